@@ -1,0 +1,58 @@
+"""One exception tree. Every message says what went wrong *and* what to do about it."""
+
+from __future__ import annotations
+
+
+class ExtractorError(Exception):
+    """Base of every error this library raises on purpose."""
+
+    #: short machine-readable kind, written into error records
+    kind = "error"
+
+
+class UsageError(ExtractorError):
+    """The caller asked for something impossible (bad option, missing path). CLI exit code 2."""
+
+    kind = "usage"
+
+
+class InputError(ExtractorError):
+    """One article cannot be read or is not text. The run continues with the others."""
+
+    kind = "input"
+
+
+class ConfigError(UsageError):
+    """A model spec, key or setting is missing or malformed."""
+
+    kind = "config"
+
+
+class ModelError(ExtractorError):
+    """The model could not produce a usable answer (after retries)."""
+
+    kind = "model"
+
+
+class TransportError(ModelError):
+    """The server stayed unreachable or kept failing until the deadline."""
+
+    kind = "transport"
+
+
+class OutputInvalidError(ModelError):
+    """The model's answer stayed invalid after every re-ask."""
+
+    kind = "invalid_output"
+
+
+class ReplayMissError(ModelError):
+    """Replay mode was asked for a response that was never recorded."""
+
+    kind = "replay_miss"
+
+
+class GoldError(ExtractorError):
+    """A gold file does not validate or quotes text that is not in its article."""
+
+    kind = "gold"
