@@ -1,0 +1,52 @@
+"""Grounded Events, Claims and Figures from news articles.
+
+    >>> import extractor
+    >>> result = extractor.extract(text, model="openai:gpt-4o-mini")
+    >>> result.figures[0].value, result.figures[0].span
+
+Every record's `evidence` is a verbatim quote; `span` and `grounding` are computed by the
+library, never by the model.
+"""
+
+from __future__ import annotations
+
+from extractor.errors import (
+    ConfigError,
+    ExtractorError,
+    InputError,
+    ModelError,
+    OutputInvalidError,
+    ReplayMissError,
+    TransportError,
+    UsageError,
+)
+from extractor.pipeline import Extractor, Options, aextract, extract
+from extractor.records import (
+    ArticleExtraction,
+    ArticleResult,
+    Claim,
+    Event,
+    Figure,
+    Grounding,
+)
+
+__all__ = [
+    "ArticleExtraction",
+    "ArticleResult",
+    "Claim",
+    "ConfigError",
+    "Event",
+    "Extractor",
+    "ExtractorError",
+    "Figure",
+    "Grounding",
+    "InputError",
+    "ModelError",
+    "Options",
+    "OutputInvalidError",
+    "ReplayMissError",
+    "TransportError",
+    "UsageError",
+    "aextract",
+    "extract",
+]

@@ -8,7 +8,7 @@ the library may set: the character `span` of the evidence in the article as give
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +18,7 @@ Text = Annotated[str, Field(max_length=400)]
 Quote = Annotated[str, Field(min_length=1, max_length=600)]
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """PLOVER's 16 event categories (Open Event Data Alliance, successor to CAMEO)."""
 
     AGREE = "AGREE"
@@ -39,12 +39,12 @@ class EventType(str, Enum):
     ASSAULT = "ASSAULT"
 
 
-class Speech(str, Enum):
+class Speech(StrEnum):
     DIRECT = "direct"
     REPORTED = "reported"
 
 
-class Hedging(str, Enum):
+class Hedging(StrEnum):
     """How the article presents the claim's truth, not whether it is true."""
 
     CONFIRMED = "confirmed"
@@ -52,7 +52,7 @@ class Hedging(str, Enum):
     DENIED = "denied"
 
 
-class Qualifier(str, Enum):
+class Qualifier(StrEnum):
     """MeasEval-style modifier of a reported quantity."""
 
     EXACT = "exact"
@@ -65,7 +65,7 @@ class Qualifier(str, Enum):
     RANGE = "range"
 
 
-class Grounding(str, Enum):
+class Grounding(StrEnum):
     """How the evidence was found in the article: the first that matched, best first."""
 
     EXACT = "exact"
@@ -96,7 +96,7 @@ class EventDraft(BaseModel):
     time_text: Short | None = Field(default=None, description="the time as written")
     date: str | None = Field(
         default=None,
-        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$",
         description="ISO date or partial date (YYYY, YYYY-MM, YYYY-MM-DD) when resolvable",
     )
     magnitude: Magnitude = Field(default_factory=Magnitude)

@@ -1,0 +1,158 @@
+"""One model call for one chunk: instructor (validate + re-ask) over cache/replay over transport.
+
+instructor gets our `create` instead of the client's, so every attempt it makes, re-asks
+included, passes through the cache, the recorder and the retry policy, and is counted in the
+article's usage.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import instructor
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from openai.types.chat import ChatCompletion
+
+from extractor.cache import ReplayStore, ResponseCache, request_key
+from extractor.errors import ExtractorError, ModelError, OutputInvalidError
+from extractor.providers import Provider
+from extractor.records import ExtractionDraft, Usage
+from extractor.transport import RetryPolicy, call_with_retries
+
+_usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("usage")
+_article: contextvars.ContextVar[str] = contextvars.ContextVar("article", default="")
+
+
+@dataclass
+class CallSettings:
+    max_retries: int = 2  # instructor re-asks after a validation failure
+    temperature: float = 0.0
+    max_tokens: int = 4096
+    seed: int = 0
+
+
+class ModelCaller:
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        prompt_key: str,
+        settings: CallSettings | None = None,
+        policy: RetryPolicy | None = None,
+        cache: ResponseCache | None = None,
+        record: ReplayStore | None = None,
+        replay: ReplayStore | None = None,
+    ) -> None:
+        self.provider = provider
+        self.prompt_key = prompt_key
+        self.settings = settings or CallSettings()
+        self.policy = policy or RetryPolicy()
+        self.cache = cache
+        self.record = record
+        self.replay = replay
+        self._patched = instructor.patch(create=self._create, mode=provider.mode)
+
+    async def extract(
+        self, messages: list[dict[str, Any]], *, article_id: str
+    ) -> tuple[ExtractionDraft, Usage]:
+        usage = Usage()
+        t_usage = _usage.set(usage)
+        t_article = _article.set(article_id)
+        try:
+            draft = await self._patched(
+                model=self.provider.spec.model_id,
+                messages=messages,
+                response_model=ExtractionDraft,
+                max_retries=self.settings.max_retries,
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+                seed=self.settings.seed,
+            )
+        except IncompleteOutputException as exc:
+            raise _with_usage(
+                OutputInvalidError(
+                    f"the model's answer was cut off at max_tokens={self.settings.max_tokens}; "
+                    "raise --max-tokens or shorten --chunk-chars"
+                ),
+                usage,
+            ) from exc
+        except InstructorRetryException as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ExtractorError):
+                raise _with_usage(cause, usage) from exc
+            if isinstance(cause, openai.APIStatusError):
+                raise _with_usage(
+                    ModelError(
+                        f"the server refused the request: HTTP {cause.status_code}: {cause.message}"
+                    ),
+                    usage,
+                ) from exc
+            raise _with_usage(
+                OutputInvalidError(
+                    f"invalid answer after {exc.n_attempts} attempts: {_first_line(cause or exc)}"
+                ),
+                usage,
+            ) from exc
+        except ExtractorError as exc:
+            raise _with_usage(exc, usage) from exc
+        finally:
+            _usage.reset(t_usage)
+            _article.reset(t_article)
+        return draft, usage
+
+    async def _create(self, **request: Any) -> ChatCompletion:
+        spec = self.provider.spec
+        key = request_key(
+            provider=spec.provider,
+            mode=self.provider.mode.value,
+            prompt=self.prompt_key,
+            request=request,
+        )
+        describe = {"model": spec.label, "prompt": self.prompt_key, "article_id": _article.get()}
+        usage = _usage.get(None)
+        started = time.monotonic()
+        cached = True
+        if self.replay is not None:
+            raw = self.replay.load(key, describe=describe)
+        else:
+            raw = self.cache.get(key) if self.cache is not None else None
+            if raw is None:
+                cached = False
+                completion = await call_with_retries(
+                    lambda: self.provider.complete(request), self.policy
+                )
+                raw = completion.model_dump(mode="json", exclude_unset=True)
+                if self.cache is not None:
+                    self.cache.set(key, raw)
+        if self.record is not None:
+            self.record.save(key, describe=describe, request=request, response=raw)
+        completion = ChatCompletion.model_validate(raw)
+        if usage is not None:
+            usage.requests += 1
+            usage.latency_s += time.monotonic() - started
+            usage.cached += cached
+            if completion.usage is not None:
+                # tokens are what the answer took; a cached answer costs nothing now
+                usage.prompt_tokens += completion.usage.prompt_tokens
+                usage.completion_tokens += completion.usage.completion_tokens
+                usage.total_tokens += completion.usage.total_tokens
+                if not cached:
+                    usage.cost_usd += spec.cost(
+                        completion.usage.prompt_tokens, completion.usage.completion_tokens
+                    )
+        return completion
+
+
+def _with_usage(exc: ExtractorError, usage: Usage) -> ExtractorError:
+    exc.usage = usage  # type: ignore[attr-defined]
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= 300 else line[:297] + "..."

@@ -1,0 +1,190 @@
+"""Clean markup out of article text for the prompt, keeping a map back to the original.
+
+Real articles arrive with leftover HTML (seed `004_…` has an inline `<span>` and the same
+photo caption twice). The model should not see that noise, but every span the library
+reports must index the text exactly as the user gave it, so each cleaned character remembers
+where it came from.
+
+Rules, in order:
+1. HTML/XML tags are removed and their inner text kept; `<script>`/`<style>` blocks and
+   comments are removed whole. A run of tags containing a block-level tag (`<p>`, `<br>`,
+   `<div>`, ...) becomes one space when it stands between two non-space characters, so words
+   are not glued together. Only known HTML element names count as tags, which keeps text
+   such as "a < b" or "<Name>" in prose intact.
+2. HTML entities (`&amp;`, `&nbsp;`, `&#8222;`, ...) are decoded with `html.unescape`; an
+   entity needs its closing `;` (so "AT&T" stays as it is). `\\r\\n` and a lone `\\r`
+   become `\\n`.
+3. A line that repeats the previous non-empty line (after steps 1-2 and whitespace
+   normalisation) is dropped: the duplicated caption.
+4. Runs of spaces and tabs become one space (newlines are kept).
+Everything else is kept character for character, so most quotes read the same in both texts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+from dataclasses import dataclass, field
+
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details",
+    "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+    "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "img", "li", "main", "meta",
+    "nav", "noscript", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
+    "th", "thead", "title", "tr", "ul", "link", "script", "style"
+})
+# fmt: on
+# fmt: off
+_INLINE_TAGS = frozenset({
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i",
+    "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub",
+    "sup", "time", "tt", "u", "var", "wbr", "picture", "source"
+})
+# fmt: on
+_TAG_NAMES = "|".join(sorted(_BLOCK_TAGS | _INLINE_TAGS, key=len, reverse=True))
+_ATTRS = r"""(?:\s+[\w:.@-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>=`]+))?)*\s*/?"""
+_MARKUP = (
+    r"<script\b[^>]*>.*?</script\s*>"
+    r"|<style\b[^>]*>.*?</style\s*>"
+    r"|<!--.*?-->"
+    r"|<!\[CDATA\[.*?\]\]>"
+    r"|<!doctype\b[^<>]*>"
+    r"|<\?xml\b[^<>]*\?>"
+    rf"|</?(?:{_TAG_NAMES})\b{_ATTRS}>"
+)
+#: one run of adjacent tags (group "tags"), an entity (group "ent"), or a carriage return
+_PASS1 = re.compile(
+    rf"(?P<tags>(?:{_MARKUP})+)"
+    r"|(?P<ent>&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)"
+    r"|(?P<cr>\r\n?)",
+    re.IGNORECASE | re.DOTALL,
+)
+_TAG_NAME = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9]*)")
+_SPACE_RUN = re.compile(r"[ \t]{2,}|\t")
+
+# An edit replaces s[start:end] with `new`.
+_Edit = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """Cleaned text plus, for every cleaned character, where it starts in the original."""
+
+    text: str
+    #: len(text) + 1 entries: offsets[i] = index in the original of cleaned char i;
+    #: offsets[len(text)] = len(original)
+    offsets: list[int]
+    #: original end (exclusive) of cleaned chars whose source is wider than one character
+    #: (a decoded entity, a collapsed run of spaces, a tag turned into a space); others end
+    #: at offsets[i] + 1
+    ends: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a cleaned [start, end) span to the original [start, end)."""
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"span [{start}, {end}) is outside the cleaned text")
+        if start == end:
+            return self.offsets[start], self.offsets[start]
+        last = end - 1
+        return self.offsets[start], self.ends.get(last, self.offsets[last] + 1)
+
+
+def clean(text: str) -> CleanText:
+    """Clean `text` for the prompt (rules in the module docstring)."""
+    s, starts, ends = text, None, {}
+    for edits_of in (_markup_edits, _duplicate_line_edits, _space_edits):
+        edits = edits_of(s)
+        if edits:
+            s, starts, ends = _apply(s, edits, starts, ends)
+    if starts is None:
+        starts = list(range(len(text) + 1))
+    return CleanText(s, starts, ends)
+
+
+def _markup_edits(s: str) -> list[_Edit]:
+    edits: list[_Edit] = []
+    for m in _PASS1.finditer(s):
+        a, b = m.span()
+        if m.lastgroup == "tags":
+            edits.append((a, b, " " if _separates(s, m.group(), a, b) else ""))
+        elif m.lastgroup == "ent":
+            decoded = html.unescape(m.group())
+            if decoded != m.group():
+                edits.append((a, b, decoded))
+        else:
+            edits.append((a, b, "\n"))
+    return edits
+
+
+def _separates(s: str, tags: str, a: int, b: int) -> bool:
+    """A block-level tag run between two non-space characters must leave a space."""
+    if a == 0 or b == len(s) or s[a - 1].isspace() or s[b].isspace():
+        return False
+    return any(name.lower() in _BLOCK_TAGS for name in _TAG_NAME.findall(tags))
+
+
+def _duplicate_line_edits(s: str) -> list[_Edit]:
+    edits: list[_Edit] = []
+    previous = ""
+    pos = 0
+    for line in s.split("\n"):
+        key = " ".join(line.split())
+        if key:
+            if key == previous:
+                # drop the line together with the newline before it
+                edits.append((pos - 1, pos + len(line), ""))
+            previous = key
+        pos += len(line) + 1
+    return edits
+
+
+def _space_edits(s: str) -> list[_Edit]:
+    return [(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(s)]
+
+
+def _apply(
+    s: str, edits: list[_Edit], starts: list[int] | None, ends: dict[int, int]
+) -> tuple[str, list[int], dict[int, int]]:
+    """Apply sorted, non-overlapping edits to `s` and carry the map to the original along.
+
+    `starts is None` means `s` is the original itself (identity map), which avoids building
+    a list of a million offsets for text that needs no cleaning.
+    """
+    end_keys = sorted(ends)
+
+    def start_of(i: int) -> int:
+        return i if starts is None else starts[i]
+
+    def end_of(i: int) -> int:
+        return ends.get(i, start_of(i) + 1)
+
+    pieces: list[str] = []
+    new_starts: list[int] = []
+    new_ends: dict[int, int] = {}
+    prev = 0
+
+    def keep(lo: int, hi: int) -> None:
+        """Copy s[lo:hi] unchanged, shifting its sparse end entries."""
+        pieces.append(s[lo:hi])
+        shift = len(new_starts) - lo
+        new_starts.extend(range(lo, hi) if starts is None else starts[lo:hi])
+        if end_keys:
+            first, last = bisect.bisect_left(end_keys, lo), bisect.bisect_left(end_keys, hi)
+            for k in end_keys[first:last]:
+                new_ends[k + shift] = ends[k]
+
+    for a, b, new in edits:
+        keep(prev, a)
+        if new:
+            origin, origin_end = start_of(a), end_of(b - 1)
+            for _ in new:
+                if origin_end != origin + 1:
+                    new_ends[len(new_starts)] = origin_end
+                new_starts.append(origin)
+            pieces.append(new)
+        prev = b
+    keep(prev, len(s))
+    new_starts.append(start_of(len(s)))
+    return "".join(pieces), new_starts, new_ends

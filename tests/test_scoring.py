@@ -1,0 +1,184 @@
+"""The scorer, pinned on hand-computed cases (tests/data/scoring/cases/*.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractor import errors, records, scoring
+
+DATA = Path(__file__).parent / "data" / "scoring"
+CASES = sorted((DATA / "cases").glob("*.json"))
+REPO = DATA / "repo"
+
+
+def _load_case(
+    path: Path,
+) -> tuple[list[records.ArticleResult], dict[str, records.GoldArticle], Any]:
+    case = json.loads(path.read_text(encoding="utf-8"))
+    preds = [records.ArticleResult.model_validate(p) for p in case["predictions"]]
+    gold = {g["article_id"]: records.GoldArticle.model_validate(g) for g in case["gold"]}
+    return preds, gold, case["expected"]
+
+
+def _derived(article_type: dict[str, Any]) -> dict[str, Any]:
+    """Adds the short keys the case files use for a per-article, per-type entry."""
+    return {
+        **article_type,
+        "missed_gold_indices": [m["gold_index"] for m in article_type["missed"]],
+        "spurious_pred_indices": [s["pred_index"] for s in article_type["spurious"]],
+        "similarities": [p["similarity"] for p in article_type["pairs"]],
+    }
+
+
+def _assert_subset(expected: Any, actual: Any, where: str) -> None:
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), where
+        for key, value in expected.items():
+            assert key in actual, f"{where}.{key} missing"
+            _assert_subset(value, actual[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), where
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            _assert_subset(e, a, f"{where}[{i}]")
+    elif isinstance(expected, float):
+        assert actual == pytest.approx(expected, abs=1e-6), where
+    else:
+        assert actual == expected, where
+
+
+@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
+def test_hand_computed_case(case_path: Path) -> None:
+    preds, gold, expected = _load_case(case_path)
+    report = scoring.score(preds, gold)
+    for article_id, article in report["articles"].items():
+        for kind in scoring.KINDS:
+            article[kind] = _derived(article[kind])
+        report["articles"][article_id] = article
+    _assert_subset(expected, report, case_path.stem)
+
+
+def test_cases_cover_the_issue() -> None:
+    names = {p.stem for p in CASES}
+    assert {
+        "perfect",
+        "one_missing",
+        "one_spurious",
+        "near_miss_span",
+        "wrong_value",
+        "duplicates",
+    } <= names
+
+
+def test_report_is_json_and_keeps_evidence_of_errors() -> None:
+    preds, gold, _ = _load_case(DATA / "cases" / "one_spurious.json")
+    report = json.loads(json.dumps(scoring.score(preds, gold)))
+    spurious = report["articles"]["kursk-1"]["events"]["spurious"]
+    assert spurious == [
+        {
+            "pred_index": 3,
+            "label": "PROTEST",
+            "evidence": "Die Hilfe beläuft sich auf",
+            "span": [260, 286],
+            "grounding": "exact",
+        }
+    ]
+    assert report["meta"]["threshold"] == scoring.MATCH_THRESHOLD
+
+
+def test_threshold_changes_what_counts() -> None:
+    preds, gold, _ = _load_case(DATA / "cases" / "near_miss_span.json")
+    strict = scoring.score(preds, gold, threshold=0.9)
+    # only the span-less event (token Jaccard 0.8) and the sub-span (IoU 0.756) fall below 0.9
+    assert strict["by_type"]["events"]["tp"] == 0
+    assert strict["by_type"]["events"]["fn"] == 3
+
+
+def test_weak_pairs_do_not_outweigh_a_good_one() -> None:
+    """Sub-threshold similarities are zeroed before the assignment.
+
+    IoU g0-p0 = 0.5 (a match), g0-p1 = g1-p0 = 0.4 (sum 0.8), g1-p1 = 0: maximising raw
+    similarity would pick the two weak pairs and match nothing.
+    """
+    case = json.loads((DATA / "cases" / "perfect.json").read_text(encoding="utf-8"))
+    event = records.Event.model_validate(case["gold"][0]["events"][0])
+    golds = [event.model_copy(update={"span": s}) for s in [(0, 10), (0, 2)]]
+    preds = [event.model_copy(update={"span": s}) for s in [(0, 5), (2, 6)]]
+    assert scoring.match("events", preds, golds) == [(0, 0, 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "equal"),
+    [
+        (11000.0, 11000.000001, True),
+        (11000.0, 11001.0, False),
+        (None, None, True),
+        (0.0, None, False),
+    ],
+)
+def test_values_compare_with_tolerance(a: float | None, b: float | None, equal: bool) -> None:
+    assert scoring.values_equal(a, b) is equal
+
+
+def test_similarity_gates_on_event_type() -> None:
+    case = json.loads((DATA / "cases" / "perfect.json").read_text(encoding="utf-8"))
+    event = records.Event.model_validate(case["gold"][0]["events"][0])
+    other = event.model_copy(update={"event_type": records.EventType.PROTEST})
+    assert scoring.similarity("events", event, event) == 1.0
+    assert scoring.similarity("events", other, event) == 0.0
+
+
+def test_span_beyond_text_falls_back_to_evidence_tokens() -> None:
+    case = json.loads((DATA / "cases" / "perfect.json").read_text(encoding="utf-8"))
+    figure = records.Figure.model_validate(case["gold"][0]["figures"][0])
+    shifted = figure.model_copy(update={"span": (1000, 1015)})
+    # spans disjoint: evidence counts 0 ...
+    assert scoring.similarity("figures", shifted, figure) == pytest.approx(0.4)
+    # ... unless the text is known to be shorter, then the equal evidence tokens count fully
+    assert scoring.similarity("figures", shifted, figure, text_len=400) == pytest.approx(1.0)
+
+
+def test_unknown_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown record type"):
+        scoring.similarity("quotes", None, None)
+
+
+def test_duplicate_article_lines_are_rejected() -> None:
+    preds, gold, _ = _load_case(DATA / "cases" / "perfect.json")
+    with pytest.raises(errors.InputError, match="more than once"):
+        scoring.score(preds * 2, gold)
+
+
+def test_load_predictions_and_gold_from_files() -> None:
+    preds = scoring.load_predictions(REPO / "predictions_b.jsonl")
+    gold = scoring.load_gold(REPO / "evals" / "gold")
+    assert [p.article_id for p in preds] == ["kursk-1"]
+    assert set(gold) == {"kursk-1"}
+    assert scoring.score(preds, gold)["by_type"]["events"]["f1"] == 1.0
+
+
+def test_load_predictions_reports_the_bad_line(tmp_path: Path) -> None:
+    good = (REPO / "predictions_b.jsonl").read_text(encoding="utf-8")
+    path = tmp_path / "p.jsonl"
+    path.write_text(good + "\n" + '{"article_id": "x"}\n', encoding="utf-8")
+    with pytest.raises(errors.InputError, match=r"p\.jsonl:3 is not an ArticleResult"):
+        scoring.load_predictions(path)
+    with pytest.raises(errors.InputError, match="does not exist"):
+        scoring.load_predictions(tmp_path / "missing.jsonl")
+
+
+def test_load_gold_errors(tmp_path: Path) -> None:
+    with pytest.raises(errors.GoldError, match="does not exist"):
+        scoring.load_gold(tmp_path / "nope")
+    with pytest.raises(errors.GoldError, match=r"no gold files"):
+        scoring.load_gold(tmp_path)
+    gold = json.loads((REPO / "evals" / "gold" / "kursk-1.json").read_text(encoding="utf-8"))
+    (tmp_path / "other.json").write_text(json.dumps(gold), encoding="utf-8")
+    with pytest.raises(errors.GoldError, match="rename the file"):
+        scoring.load_gold(tmp_path)
+    (tmp_path / "other.json").write_text('{"article_id": "other"}', encoding="utf-8")
+    with pytest.raises(errors.GoldError, match="does not validate"):
+        scoring.load_gold(tmp_path)
