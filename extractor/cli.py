@@ -168,6 +168,17 @@ def cache_clear(cache: CacheOpt = None) -> None:
     err.print(f"removed {removed} cached responses")
 
 
+@app.command()
+def schemas(
+    directory: Annotated[Path, typer.Argument(help="Where to write them.")] = Path("schemas"),
+) -> None:
+    """Export the JSON Schema of every record type (the contract for gold files)."""
+    from extractor.schemas import export
+
+    for path in export(directory):
+        err.print(f"wrote {path}")
+
+
 def _mount_eval() -> None:
     from extractor.eval_cli import app as eval_app
 

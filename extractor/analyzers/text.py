@@ -1,0 +1,235 @@
+"""Sentence splitting and noun-phrase reading shared by the offline analyzers.
+
+Plain regular expressions over German and English news prose: no tagger, no model. German
+capitalises nouns, which is what makes a noun phrase findable without a parser; English gets a
+cruder reading (capitalised runs and the words before a verb).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractor import numbers
+
+_ABBREVIATIONS = frozenset(
+    (
+        "z b bzw vgl ca mio mrd bio nr u a o ä usw etc dr prof st hr fr abs art str inkl evtl "
+        "ggf sog tsd d h jan feb mär apr jun jul aug sep sept okt nov dez mr mrs ms gen lt col "
+        "sgt gov sen rep e g i vs no jr sr co corp inc ltd bzgl zzgl max min ggü"
+    ).split()
+)
+_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
+_GLUED_RE = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Sentences with their offsets; `text[s.start:s.end] == s.text`, no surrounding space."""
+    dots_inside: set[int] = set()
+    for m in numbers.find_numbers(text):
+        if m.kind in ("ordinal", "date") or "." in m.text[-1:]:
+            dots_inside.update(i for i in range(m.start, m.end) if text[i] == ".")
+    cuts = {0, len(text)}
+    for m in re.finditer(r"\n", text):
+        cuts.add(m.end())
+    for m in _BOUNDARY_RE.finditer(text):
+        if m.start() in dots_inside:
+            continue
+        word = re.search(r"([^\W\d_]+)$", text[max(0, m.start() - 12) : m.start()])
+        if text[m.start()] == "." and word:
+            w = word.group(1)
+            if w.lower() in _ABBREVIATIONS or (len(w) == 1 and w.isupper()):
+                continue
+        cuts.add(m.end())
+    for m in _GLUED_RE.finditer(text):
+        cuts.add(m.start())
+    out: list[Sentence] = []
+    bounds = sorted(cuts)
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        chunk = text[a:b]
+        stripped = chunk.strip()
+        if stripped:
+            s = a + (len(chunk) - len(chunk.lstrip()))
+            out.append(Sentence(s, s + len(stripped), stripped))
+    return out
+
+
+# --- noun phrases -------------------------------------------------------------------------
+
+ARTICLES = frozenset(
+    "der die das den dem des ein eine einen einem einer eines the a an".split()
+)  # fmt: skip
+PRONOUNS = frozenset(
+    "er sie es wir ich ihr man he she it they we i you dies das diese dieser this that".split()
+)  # fmt: skip
+# Sentence-initial adverbs and conjunctions: capitalised, but never a subject.
+ADVERBS = frozenset(
+    """auch dennoch daraufhin zudem außerdem trotzdem jedoch dabei damit danach darauf deshalb
+    daher nun jetzt heute gestern bereits schon zuvor später zuletzt zugleich gleichzeitig
+    inzwischen mittlerweile allerdings demnach hier dort so doch aber und also erst zunächst
+    anschließend ebenfalls ferner weiter laut nach bei im am in vor seit trotz inmitten während
+    wegen mit ohne für gegen durch über unter zwischen obgleich obwohl als weil dass wie wenn
+    ob indem nachdem bevor sodass denn oder sondern zusätzlich letzte letzten vergangene
+    vergangenen diese dieser diesen the on in at after before during while when as also but and
+    however meanwhile earlier later yesterday today last""".split()
+)
+TEMPORAL = frozenset(
+    """woche wochen monat monate jahr jahre jahres tag tage wochenende morgen abend nacht
+    sommer herbst winter frühjahr frühling montag dienstag mittwoch donnerstag freitag samstag
+    sonntag januar februar märz april mai juni juli august september oktober november dezember
+    week month year day weekend morning evening night summer autumn winter spring""".split()
+)
+ROLE_RE = re.compile(
+    r"(präsident|kanzler|minister|sprecher|sekretär|chef|beauftragte|kommandeur|befehlshaber|"
+    r"general|leiter|direktor|botschafter|bürgermeister|senator|abgeordnete|beamte|offizier|"
+    r"analyst|experte|expertin|berater|vorsitzende|premier|admiral|oberst|major|diplomat|"
+    r"gouverneur|spokes|president|secretary|chancellor|ambassador|chief|commander|official|"
+    r"director|leader|governor|mayor|adviser|advisor|minister|officer)",
+    re.IGNORECASE,
+)
+_TOKEN_RE = re.compile(
+    r"\((?:[^()]{1,40})\)"  # parenthetical like (DIA)
+    r"|[\"'„“”»«]?[^\W_][\w'’-]*(?:\.[^\W_][\w'’-]*)*[\"'“”»«]?"
+)
+_ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
+_GENITIVE = frozenset({"des", "der", "of"})
+_NAME_PREPS = frozenset({"zur", "zum", "für", "of", "for"})
+
+
+@dataclass(frozen=True)
+class Phrase:
+    start: int
+    end: int
+    text: str
+
+
+def _bare(token: str) -> str:
+    return token.strip("\"'„“”»«")
+
+
+def _is_noun(token: str) -> bool:
+    bare = _bare(token)
+    return bool(bare) and (bare[0].isupper() or bare[0].isdigit()) and bare.lower() not in ADVERBS
+
+
+def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True) -> Phrase | None:
+    """The noun phrase starting at `pos` (after spaces): article, adjectives, capitalised nouns
+    and names, a genitive ("des Pentagon"), a parenthesis ("(DIA)"). None if there is none."""
+    limit = len(text) if end is None else end
+    tokens: list[re.Match[str]] = []
+    i = pos
+    while True:
+        ws = re.compile(r"[ \t\u00a0]*").match(text, i)
+        i = ws.end() if ws else i
+        if i >= limit:
+            break
+        m = _TOKEN_RE.match(text, i, limit)
+        if not m:
+            break
+        tokens.append(m)
+        i = m.end()
+        if len(tokens) > 14:
+            break
+    kept: list[re.Match[str]] = []
+    seen_noun = False
+    for idx, t in enumerate(tokens):
+        w = t.group()
+        low = w.lower()
+        nxt = tokens[idx + 1].group() if idx + 1 < len(tokens) else ""
+        if w.startswith("("):
+            if not seen_noun:
+                break
+            kept.append(t)
+            continue
+        if low in ARTICLES:
+            if not kept or (seen_noun and low in _GENITIVE and nxt and not nxt.startswith("(")):
+                if kept and not (_is_noun(nxt) or _ADJ_RE.match(nxt)):
+                    break
+                kept.append(t)
+                continue
+            break
+        if _is_noun(w):
+            if w[0].isupper() and low in ADVERBS and not kept:
+                break
+            kept.append(t)
+            seen_noun = True
+            continue
+        if _ADJ_RE.match(w) and not seen_noun or (low in ("und", "oder", "and") and kept):
+            kept.append(t)
+            continue
+        if names and seen_noun and low in _NAME_PREPS and _is_noun(nxt):
+            kept.append(t)
+            continue
+        if seen_noun and _ADJ_RE.match(w) and _is_noun(nxt) and kept[-1].group().lower() in (
+            "des", "der", "of", "und", "and"
+        ):  # fmt: skip
+            kept.append(t)
+            continue
+        break
+    while kept and not _is_noun(kept[-1].group()) and not kept[-1].group().startswith("("):
+        kept.pop()
+    if not kept or not seen_noun:
+        return None
+    s, e = kept[0].start(), kept[-1].end()
+    return Phrase(s, e, text[s:e])
+
+
+def clean_name(phrase: str) -> str:
+    """Drop a leading article and the quotes around a name: 'der "Times"' -> 'Times'."""
+    words = phrase.split()
+    while words and words[0].lower() in ARTICLES:
+        words = words[1:]
+    out = " ".join(words)
+    return out.strip("\"'„“”»«").replace('"', "").replace("„", "").replace("“", "").strip()
+
+
+def split_role(phrase: str) -> tuple[str, str | None]:
+    """'der südkoreanische Verteidigungsminister Kim Yong-hyun' -> ('Kim Yong-hyun',
+    'südkoreanische Verteidigungsminister'); without a role word the phrase is the name."""
+    words = clean_name(phrase).split()
+    last_role = max((i for i, w in enumerate(words) if ROLE_RE.search(w)), default=-1)
+    if last_role < 0 or last_role == len(words) - 1:
+        return " ".join(words), None
+    name = words[last_role + 1 :]
+    if not all(w[0].isupper() for w in name) or any(w.lower() in _GENITIVE for w in name):
+        return " ".join(words), None
+    return " ".join(name), " ".join(words[: last_role + 1])
+
+
+def is_subject(segment: str) -> bool:
+    """Whether a pre-verb segment is a plain noun phrase that can be the subject."""
+    seg = segment.strip()
+    if not seg:
+        return False
+    first = seg.split()[0].lower()
+    if first in ADVERBS and first not in ARTICLES:
+        return False
+    np = noun_phrase(seg, 0)
+    if np is None or np.end != len(seg):
+        return False
+    head = _bare(np.text.split()[-1]).lower()
+    return head not in TEMPORAL
+
+
+def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
+    """The clause around `pos` in a sentence: between commas, semicolons, colons or dashes."""
+    left = max((m.end() for m in re.finditer(r"[,;:–—(]", sentence[:pos])), default=0)
+    right_m = re.compile(r"[,;:–—)]|[.!?]\s*$").search(sentence, pos)
+    right = right_m.start() if right_m else len(sentence)
+    return left, right
+
+
+def trim(text: str, limit: int = 400) -> str:
+    """Collapse whitespace and cut at a word boundary so the result fits `limit` characters."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
