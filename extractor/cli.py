@@ -62,11 +62,17 @@ def _fail_usage(exc: ExtractorError) -> typer.Exit:
 @app.command()
 def extract(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .html .jsonl) or folders.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="JSONL output (default: stdout).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSONL output (default: stdout).")
+    ] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
-    mode: Annotated[str | None, typer.Option(help="instructor mode override, e.g. tool_call.")] = None,
-    prompt_version: Annotated[str | None, typer.Option(help="Prompt folder under prompts/.")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="instructor mode override, e.g. tool_call.")
+    ] = None,
+    prompt_version: Annotated[
+        str | None, typer.Option(help="Prompt folder under prompts/.")
+    ] = None,
     output_language: Annotated[
         str | None, typer.Option(help="Language of summaries/messages (default: the article's).")
     ] = None,
@@ -80,7 +86,9 @@ def extract(
     concurrency: Annotated[int, typer.Option(min=1, help="Articles in flight at once.")] = 1,
     max_retries: Annotated[int, typer.Option(min=0, help="Re-asks after invalid output.")] = 2,
     timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 120.0,
-    deadline: Annotated[float, typer.Option(help="Seconds for all retries of one request.")] = 600.0,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds for all retries of one request.")
+    ] = 600.0,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Tries per request on 429/5xx/timeouts/resets.")
     ] = 6,

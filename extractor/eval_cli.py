@@ -181,3 +181,110 @@ def compare(
     except OSError as exc:
         raise _fail_usage(console, errors.UsageError(f"cannot write {markdown}: {exc}")) from exc
     console.print(reports.compare_table(diff))
+
+
+DEFAULT_SUITE = Path("evals/suites/seeds")
+
+
+def load_suite(directory: Path) -> dict[str, Any]:
+    """A suite is a folder with `suite.toml`: articles, gold, model, thresholds, options."""
+    import tomllib
+
+    path = directory / "suite.toml"
+    try:
+        suite = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise errors.UsageError(f"no suite at {path}: pass --suite DIR with a suite.toml") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise errors.UsageError(f"{path} is not valid TOML: {exc}") from exc
+    for key in ("articles", "gold"):
+        if key not in suite:
+            raise errors.UsageError(f"{path} lacks `{key}`")
+    suite["articles"] = [directory / a for a in suite["articles"]]
+    suite["gold"] = directory / suite["gold"]
+    suite["replay"] = directory / suite.get("replay", "replay")
+    return suite
+
+
+@app.command()
+def run(
+    suite_dir: Annotated[
+        Path, typer.Option("--suite", help="suite folder with suite.toml")
+    ] = DEFAULT_SUITE,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="model spec; default: the suite's")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server")] = None,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="answer only from the suite's committed recordings")
+    ] = False,
+    record: Annotated[
+        bool, typer.Option("--record", help="(re-)record the suite's replay data")
+    ] = False,
+    report: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path(
+        "eval-report.json"
+    ),
+    predictions: Annotated[
+        Path | None, typer.Option(help="also keep the predictions JSONL here")
+    ] = None,
+    markdown: Annotated[Path | None, typer.Option(help="also write a Markdown summary")] = None,
+    html: Annotated[Path | None, typer.Option(help="also write an HTML page")] = None,
+    fail_under: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="overrides the suite's fail_under")
+    ] = None,
+) -> None:
+    """Run a model over a suite's articles and score the result."""
+    import asyncio
+
+    from extractor.articles import iter_articles
+    from extractor.pipeline import Extractor, Options
+    from extractor.runner import run_in_order
+
+    console = Console(stderr=True)
+    try:
+        suite = load_suite(suite_dir)
+        if replay and record:
+            raise errors.UsageError("--replay and --record exclude each other")
+        gold = scoring.load_gold(suite["gold"])
+        options = Options(
+            model=model or suite.get("model"),
+            base_url=base_url,
+            replay_dir=suite["replay"] if replay else None,
+            record_dir=suite["replay"] if record else None,
+            use_cache=not (replay or record),
+            **suite.get("options", {}),
+        )
+        extractor = Extractor(options)
+        items = iter_articles(suite["articles"])
+    except (errors.ExtractorError, TypeError) as exc:
+        err = exc if isinstance(exc, errors.ExtractorError) else errors.UsageError(str(exc))
+        raise _fail_usage(console, err) from None
+
+    async def go() -> list[records.ArticleResult]:
+        try:
+            return [r async for r in run_in_order(extractor, items)]
+        finally:
+            await extractor.aclose()
+
+    results = asyncio.run(go())
+    if predictions is not None:
+        predictions.parent.mkdir(parents=True, exist_ok=True)
+        predictions.write_text(
+            "".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8"
+        )
+    result = scoring.score(results, gold, threshold=suite.get("threshold", scoring.MATCH_THRESHOLD))
+    result["meta"]["suite"] = suite.get("name", str(suite_dir))
+    result["meta"]["model"] = extractor.model_label
+    texts, _ = article_texts(gold, suite["gold"])
+    try:
+        write_outputs(result, report, markdown, html, texts)
+    except errors.UsageError as exc:
+        raise _fail_usage(console, exc) from None
+    console.print(reports.terminal_table(result))
+    failures = [r for r in results if r.error]
+    for r in failures:
+        console.print(f"[red]{r.article_id}[/]: {r.error.kind}: {r.error.message}", soft_wrap=True)
+    gate = check_gate(result, fail_under if fail_under is not None else suite.get("fail_under"))
+    for line in gate:
+        console.print(f"[bold red]below threshold:[/] {line}")
+    raise typer.Exit(1 if gate or failures else 0)

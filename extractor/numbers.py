@@ -323,6 +323,9 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
             if w.lower() in _EN_STOP or w[0].isdigit() or w.endswith("ly"):
                 break
             run.append(t)
+        plural = next((i for i, t in enumerate(run) if re.search(r"[^s]s$", t.group())), None)
+        if plural is not None:
+            run = run[: plural + 1]
         while run and run[-1].group().lower().endswith(("ed", "ing")):
             run.pop()
         if not run:

@@ -139,6 +139,10 @@ class OpenAIProvider:
             self._client = None
 
 
+#: small base models loop on the few-shot record without it (seen with Gemma 3 270M)
+REPEAT_PENALTY = 1.3
+
+
 class LocalProvider:
     """The embedded llama.cpp model, in-process, with grammar-constrained JSON output."""
 
@@ -183,6 +187,7 @@ class LocalProvider:
                 temperature=request.get("temperature", 0.0),
                 max_tokens=request.get("max_tokens"),
                 seed=request.get("seed", 0),
+                repeat_penalty=REPEAT_PENALTY,
             )
         out["model"] = self.spec.model_id
         for choice in out.get("choices", []):

@@ -95,16 +95,37 @@ def test_record_then_replay_offline(fake, tmp_path, cli):
     rec = tmp_path / "replay"
     with fake(Step(content=scripted("answer_000.json"))) as server:
         url = server.base_url
-        recorded = cli("extract", SEED, "-m", "openai:m", "--base-url", url, "--no-cache",
-                       "--record", rec, "--out", tmp_path / "a.jsonl")
+        recorded = cli(
+            "extract",
+            SEED,
+            "-m",
+            "openai:m",
+            "--base-url",
+            url,
+            "--no-cache",
+            "--record",
+            rec,
+            "--out",
+            tmp_path / "a.jsonl",
+        )
     assert recorded.exit_code == 0
     files = list(rec.glob("*.json"))
     assert len(files) == 1
     entry = json.loads(files[0].read_text(encoding="utf-8"))
     assert entry["article_id"] == SEED.stem and entry["request"]["messages"]
     # the server is gone: replay must not try to connect
-    replayed = cli("extract", SEED, "-m", "openai:m", "--base-url", url, "--replay", rec,
-                   "--out", tmp_path / "b.jsonl")
+    replayed = cli(
+        "extract",
+        SEED,
+        "-m",
+        "openai:m",
+        "--base-url",
+        url,
+        "--replay",
+        rec,
+        "--out",
+        tmp_path / "b.jsonl",
+    )
     assert replayed.exit_code == 0, replayed.stderr
     a, b = read_jsonl(tmp_path / "a.jsonl")[0], read_jsonl(tmp_path / "b.jsonl")[0]
     assert a["figures"] == b["figures"] and b["usage"]["cached"] == 1
@@ -112,8 +133,18 @@ def test_record_then_replay_offline(fake, tmp_path, cli):
 
 def test_replay_miss_is_an_error_record_naming_the_request(fake, tmp_path, cli):
     with fake() as server:
-        result = cli("extract", SEED, "-m", "openai:m", "--base-url", server.base_url,
-                     "--replay", tmp_path / "empty", "--out", tmp_path / "o.jsonl")
+        result = cli(
+            "extract",
+            SEED,
+            "-m",
+            "openai:m",
+            "--base-url",
+            server.base_url,
+            "--replay",
+            tmp_path / "empty",
+            "--out",
+            tmp_path / "o.jsonl",
+        )
         assert server.requests == []  # never connected
     assert result.exit_code == 1
     line = read_jsonl(tmp_path / "o.jsonl")[0]
@@ -147,7 +178,15 @@ def test_cache_commands(tmp_path, cli):
 def test_unusable_cache_dir_is_a_usage_error(tmp_path, cli):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = cli("extract", SEED, "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
-                 "--cache", blocker / "sub")
+    result = cli(
+        "extract",
+        SEED,
+        "-m",
+        "openai:m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--cache",
+        blocker / "sub",
+    )
     assert result.exit_code == 2
     assert "cache directory" in result.stderr

@@ -19,8 +19,9 @@ def test_bad_inputs_each_end_as_one_line(fake, tmp_path, cli):
     ]
     out = tmp_path / "out.jsonl"
     with fake(default=Step(content=scripted("answer_000.json"))) as server:
-        result = cli("extract", *inputs, "-m", "openai:m", "--base-url", server.base_url,
-                     "--out", out)
+        result = cli(
+            "extract", *inputs, "-m", "openai:m", "--base-url", server.base_url, "--out", out
+        )
         # bad files never reach the model; the injection text goes as data inside <article>
         prompts = [r["messages"][-1]["content"] for r in server.requests]
     lines = read_jsonl(out)

@@ -18,7 +18,9 @@ def _tool(name: str) -> str:
 def test_ruff_clean():
     proc = subprocess.run(
         [_tool("ruff"), "check", "extractor", "tests", "bench"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

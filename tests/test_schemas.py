@@ -21,9 +21,9 @@ def test_draft_schema_bounds_every_string_and_list():
 
     def walk(node, path):
         if isinstance(node, dict):
-            if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
-                if "pattern" not in node:
-                    unbounded.append(path)
+            bounds = {"maxLength", "enum", "pattern"}
+            if node.get("type") == "string" and not bounds & node.keys():
+                unbounded.append(path)
             if node.get("type") == "array" and "maxItems" not in node:
                 unbounded.append(path)
             for key, value in node.items():

@@ -38,10 +38,10 @@ _VERBS_EN: list[tuple[str, str | None]] = [
 ]  # fmt: skip
 _CONFIRMED = re.compile(r"^(bestätig|confirm)", re.IGNORECASE)
 _DENIED = re.compile(r"^(dementier|bestritt|wies|wiesen|weist|denied|denies)", re.IGNORECASE)
-_SUBORDINATORS = frozenset(
+_SUBORDINATORS = tx.wordset(
     "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während "
-    "that whether because although while when if since".split()
-)  # fmt: skip
+    "that whether because although while when if since"
+)
 _NEGATION = re.compile(r"\b(nicht|kein|keine|keinen|not|never|n't)\b", re.IGNORECASE)
 _OPEN_CLOSE = {"„": "“", "“": "”", '"': '"', "»": "«", "«": "»", "‚": "‘"}
 _QUOTE_RE = re.compile(r"„[^„“”\"]+[“”\"]|“[^“”]+”|\"[^\"]+[\"“]|»[^»«]+«|«[^«»]+»")
@@ -191,19 +191,19 @@ def _verb_cues(s: str, lang: str) -> list[tuple[int, int, str, int]]:
                 continue
             clause_end = re.compile(r"[,;:.!?]|$").search(s, m.end())
             end = clause_end.start() if clause_end else len(s)
-            pm = None
-            for pm in re.finditer(rf"(?<![\w-]){particle}(?![\w-])", s[m.end() : end]):
-                pass
-            if pm:
+            particles = list(re.finditer(rf"(?<![\w-]){particle}(?![\w-])", s[m.end() : end]))
+            if particles:
+                pm = particles[-1]
                 out.append((m.start(), m.end() + pm.end(), f"{m.group(1)} {particle}", m.end()))
     return sorted(out)
 
 
-def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, make):  # noqa: ANN001, PLR0913
+def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, make):
     pre = s[:c_start]
     claimant: str | None = None
     role: str | None = None
     subject_end = verb_end
+    subject_start = c_start
     clause_start = max((m.end() for m in re.finditer(r"[,;:]", pre)), default=0)
     segment = pre[clause_start:]
     app = re.search(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$", pre)
@@ -213,6 +213,7 @@ def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, mak
         if tx.is_subject(subj_clause):
             claimant = tx.clean_name(subj_clause)
             claimant, pre_role = tx.split_role(claimant)
+            subject_start = len(subj_seg) - len(subj_clause)
             role = tx.clean_name(app.group("app").strip(" ,")) or pre_role
     if claimant is None:
         seg = segment.strip()
@@ -221,13 +222,18 @@ def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, mak
             seg = seg[conj.end() :]
         elided = re.search(r"\b(und|and)\s+$", pre) is not None
         first = seg.split()[0].lower() if seg else ""
-        if elided and not seg or (elided and not tx.is_subject(seg)):
+        en_subject = tx.english_subject(s, clause_start, c_start) if lang == "en" else None
+        if en_subject is not None and not elided:
+            claimant, role = tx.split_role(en_subject.text)
+            subject_start = en_subject.start
+        elif (elided and not seg) or (elided and not tx.is_subject(seg)):
             prev = [f for f in earlier if f.claim.cue not in ("laut", "Laut", "so")]
             if not prev:
                 return None
             claimant, role = prev[-1].claim.claimant, prev[-1].claim.claimant_role
         elif seg and tx.is_subject(seg) and _NEGATION.search(seg) is None:
             claimant, role = tx.split_role(seg)
+            subject_start = s.index(seg, clause_start)
         elif first in _SUBORDINATORS:
             if first not in ("wie", "as"):
                 rest = seg[len(first) :].strip()
@@ -237,11 +243,16 @@ def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, mak
                     return None
             else:
                 return None
-        elif lang == "en" and seg and not seg.endswith(('"', "”", "“")):
-            words = seg.split()
-            if len(words) > 8 or words[0].lower() in tx.ADVERBS | _SUBORDINATORS:
-                return None
-            claimant, role = tx.split_role(seg)
+        elif lang == "en" and (
+            en := re.compile(r"\s+((?:[a-z]+\s+){0,3}?)((?:[A-Z][\w'’-]+\s*){1,4})").match(
+                s, verb_end
+            )
+        ):
+            claimant = en.group(2).strip()
+            role = en.group(1).strip() or None
+            if role and role.split()[0] in tx.ARTICLES:
+                role = " ".join(role.split()[1:]) or None
+            subject_end = en.end(2)
         else:
             np = tx.noun_phrase(s, verb_end, names=False)
             if np is None or np.text.split()[0].lower() in tx.PRONOUNS:
@@ -279,13 +290,18 @@ def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, mak
         end = cut if cut > body_start else next_start
     message = s[body_start:end]
     that = re.match(r".{0,40}?\b(dass|that)\b", message)
-    if that and lang == "en":
+    if that:
         message = message[that.start(1) :]
         body_start += that.start(1)
-    if not message.strip(" .,;"):
-        quote = _whole_quote(pre.rstrip(" ,"))
+    elif len(message.split()) <= 4 and end == len(s):
+        # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
+        lead_text = s[: min(subject_start, c_start)].rstrip(" ,")
+        quote = _whole_quote(lead_text)
         if quote:
             return make(claimant, role, cue, quote[0], quote[1], True)
+        if lead_text:
+            return make(claimant, role, cue, lead_text, (0, len(lead_text)), False)
+    if not message.strip(" .,;"):
         return None
     return make(claimant, role, cue, message.rstrip(" .!?"), (body_start, end), False)
 

@@ -4,6 +4,7 @@ who it is attributed to. Years, dates, times and ordinals are not figures."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from extractor import numbers
 from extractor.analyzers import claims as claims_mod
@@ -14,7 +15,7 @@ _OWNER_RE = re.compile(
     r"((?:[a-zäöüß]+(?:e|en|er|es|em)\s+)?[A-ZÄÖÜ][\w-]*)\s+(?:in\s+Höhe\s+)?von\s+$"
     r"|((?:[a-z]+\s+)?[a-z]+)\s+of\s+$"
 )
-_EN_OWNER_STOP = frozenset("total number sum amount".split()) | tx.ADVERBS
+_EN_OWNER_STOP = tx.wordset("total number sum amount") | tx.ADVERBS
 
 
 def find_figures(text: str, language: str | None = None) -> list[Figure]:
@@ -24,12 +25,14 @@ def find_figures(text: str, language: str | None = None) -> list[Figure]:
     if not mentions:
         return []
     found_claims = claims_mod.find_claims_with_spans(text, lang)
+    starts = [m.start for m in mentions]
     figures: list[Figure] = []
     for sent in tx.sentences(text):
+        inside = mentions[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
+        if not inside:
+            continue
         source = claims_mod.attribution(sent.text, lang)
-        for m in mentions:
-            if not (sent.start <= m.start < sent.end):
-                continue
+        for m in inside:
             figures.append(_figure(text, m, sent, lang, source, found_claims))
     return figures
 
@@ -48,7 +51,7 @@ def _figure(
     if noun and noun[1] <= sent.end:
         measured = text[noun[0] : noun[1]]
         end = noun[1]
-    elif m.unit is not None and not m.unit[:1].isalpha() or (m.unit or "").isupper():
+    elif (m.unit is not None and not m.unit[:1].isalpha()) or (m.unit or "").isupper():
         owner = _OWNER_RE.search(text[max(sent.start, m.start - 60) : m.start])
         if owner:
             word = owner.group(1) or owner.group(2)

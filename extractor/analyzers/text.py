@@ -7,17 +7,22 @@ cruder reading (capitalised runs and the words before a verb).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 from extractor import numbers
 
-_ABBREVIATIONS = frozenset(
-    (
-        "z b bzw vgl ca mio mrd bio nr u a o ä usw etc dr prof st hr fr abs art str inkl evtl "
-        "ggf sog tsd d h jan feb mär apr jun jul aug sep sept okt nov dez mr mrs ms gen lt col "
-        "sgt gov sen rep e g i vs no jr sr co corp inc ltd bzgl zzgl max min ggü"
-    ).split()
+
+def wordset(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (easier to read and extend)."""
+    return frozenset(words.split())
+
+
+_ABBREVIATIONS = wordset(
+    "z b bzw vgl ca mio mrd bio nr u a o ä usw etc dr prof st hr fr abs art str inkl evtl "
+    "ggf sog tsd d h jan feb mär apr jun jul aug sep sept okt nov dez mr mrs ms gen lt col "
+    "sgt gov sen rep e g i vs no jr sr co corp inc ltd bzgl zzgl max min ggü"
 )
 _BOUNDARY_RE = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
 _GLUED_RE = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
@@ -52,7 +57,7 @@ def sentences(text: str) -> list[Sentence]:
         cuts.add(m.start())
     out: list[Sentence] = []
     bounds = sorted(cuts)
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         chunk = text[a:b]
         stripped = chunk.strip()
         if stripped:
@@ -63,28 +68,26 @@ def sentences(text: str) -> list[Sentence]:
 
 # --- noun phrases -------------------------------------------------------------------------
 
-ARTICLES = frozenset(
-    "der die das den dem des ein eine einen einem einer eines the a an".split()
-)  # fmt: skip
-PRONOUNS = frozenset(
-    "er sie es wir ich ihr man he she it they we i you dies das diese dieser this that".split()
-)  # fmt: skip
+ARTICLES = wordset("der die das den dem des ein eine einen einem einer eines the a an")
+PRONOUNS = wordset(
+    "er sie es wir ich ihr man he she it they we i you dies das diese dieser this that"
+)
 # Sentence-initial adverbs and conjunctions: capitalised, but never a subject.
-ADVERBS = frozenset(
+ADVERBS = wordset(
     """auch dennoch daraufhin zudem außerdem trotzdem jedoch dabei damit danach darauf deshalb
     daher nun jetzt heute gestern bereits schon zuvor später zuletzt zugleich gleichzeitig
     inzwischen mittlerweile allerdings demnach hier dort so doch aber und also erst zunächst
     anschließend ebenfalls ferner weiter laut nach bei im am in vor seit trotz inmitten während
     wegen mit ohne für gegen durch über unter zwischen obgleich obwohl als weil dass wie wenn
     ob indem nachdem bevor sodass denn oder sondern zusätzlich letzte letzten vergangene
-    vergangenen diese dieser diesen the on in at after before during while when as also but and
-    however meanwhile earlier later yesterday today last""".split()
+    vergangenen diese dieser diesen on in at after before during while when as also but and
+    however meanwhile earlier later yesterday today last"""
 )
-TEMPORAL = frozenset(
+TEMPORAL = wordset(
     """woche wochen monat monate jahr jahre jahres tag tage wochenende morgen abend nacht
     sommer herbst winter frühjahr frühling montag dienstag mittwoch donnerstag freitag samstag
     sonntag januar februar märz april mai juni juli august september oktober november dezember
-    week month year day weekend morning evening night summer autumn winter spring""".split()
+    week month year day weekend morning evening night summer autumn winter spring"""
 )
 ROLE_RE = re.compile(
     r"(präsident|kanzler|minister|sprecher|sekretär|chef|beauftragte|kommandeur|befehlshaber|"
@@ -161,7 +164,7 @@ def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True)
             kept.append(t)
             seen_noun = True
             continue
-        if _ADJ_RE.match(w) and not seen_noun or (low in ("und", "oder", "and") and kept):
+        if (_ADJ_RE.match(w) and not seen_noun) or (low in ("und", "oder", "and") and kept):
             kept.append(t)
             continue
         if names and seen_noun and low in _NAME_PREPS and _is_noun(nxt):
@@ -216,6 +219,45 @@ def is_subject(segment: str) -> bool:
         return False
     head = _bare(np.text.split()[-1]).lower()
     return head not in TEMPORAL
+
+
+def english_subject(text: str, start: int, end: int) -> Phrase | None:
+    """English subject: the words of a clause before its verb, when few and not an adverbial."""
+    lead = re.compile(r"[\s\"'“”«»,]*").match(text, start, end)
+    start = lead.end() if lead else start
+    seg = text[start:end]
+    words = seg.split()
+    if not words or len(words) > 8 or words[0].lower() in ADVERBS:
+        return None
+    if words[0].strip("\"'“”").lower() in PRONOUNS or re.search(r"[\"“”«»]", seg):
+        return None
+    s = start + (len(seg) - len(seg.lstrip()))
+    e = start + len(seg.rstrip(" ,"))
+    return Phrase(s, e, text[s:e])
+
+
+_EN_OBJECT_STOP = wordset(
+    "of for from with to by that and outside inside near across around over into onto"
+)
+
+
+def english_object(text: str, start: int, end: int) -> Phrase | None:
+    """English object: the words after a verb up to a preposition, verb-like word or comma."""
+    m = re.compile(r"\s*((?:[\w'’-]+\s*){1,6})").match(text, start, end)
+    if not m:
+        return None
+    words: list[re.Match[str]] = []
+    for w in re.finditer(r"[\w'’-]+", m.group(1)):
+        low = w.group().lower()
+        if low in ADVERBS or low in _EN_OBJECT_STOP:
+            break
+        words.append(w)
+    while words and (words[0].group()[0].isdigit() or words[0].group().lower() in ARTICLES):
+        words.pop(0)
+    if not words:
+        return None
+    s, e = m.start(1) + words[0].start(), m.start(1) + words[-1].end()
+    return Phrase(s, e, text[s:e])
 
 
 def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from extractor.analyzers import analyze, find_claims, find_events, find_figures
+from extractor.analyzers.text import sentences
+from extractor.records import EventType, Grounding
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data" / "analyzers"
+EXPECTED = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))["texts"]
+CUES = json.loads((DATA / "cues.json").read_text(encoding="utf-8"))["cases"]
+
+
+def _load(path: str) -> tuple[str, str]:
+    return (ROOT / path).read_text(encoding="utf-8"), EXPECTED[path]["language"]
+
+
+@pytest.fixture(scope="module", params=sorted(EXPECTED), ids=lambda p: Path(p).name)
+def article(request: pytest.FixtureRequest) -> tuple[str, dict, object]:
+    text, language = _load(request.param)
+    return text, EXPECTED[request.param], analyze(text, language)
+
+
+def test_every_record_is_grounded_exactly(article: tuple) -> None:
+    text, _expected, result = article
+    records = result.all_records()
+    assert records
+    for record in records:
+        assert record.grounding == Grounding.EXACT
+        assert record.span is not None
+        assert text[record.span[0] : record.span[1]] == record.evidence
+
+
+def test_expected_figures_are_found(article: tuple) -> None:
+    _text, expected, result = article
+    for want in expected["figures"]:
+        matches = [
+            f
+            for f in result.figures
+            if f.value == pytest.approx(want["value"])
+            and all(
+                getattr(f, k) == v or getattr(getattr(f, k), "value", None) == v
+                for k, v in want.items()
+                if k != "value"
+            )
+        ]
+        assert matches, f"no figure like {want}"
+
+
+def test_figure_value_appears_in_its_evidence(article: tuple) -> None:
+    from extractor.numbers import values_in
+
+    _text, expected, result = article
+    for f in result.figures:
+        assert f.value in values_in(f.evidence, expected["language"])
+        assert f.value not in expected["no_figure_values"]
+
+
+def test_expected_claims_are_found(article: tuple) -> None:
+    _text, expected, result = article
+    for want in expected["claims"]:
+        matches = [
+            c
+            for c in result.claims
+            if c.cue.lower() == want["cue"]
+            and c.claimant == want["claimant"]
+            and all(
+                getattr(getattr(c, k), "value", getattr(c, k)) == v
+                for k, v in want.items()
+                if k not in ("cue", "claimant")
+            )
+        ]
+        assert matches, f"no claim like {want}; got {[(c.cue, c.claimant) for c in result.claims]}"
+
+
+def test_events_have_expected_and_only_allowed_types(article: tuple) -> None:
+    _text, expected, result = article
+    types = {e.event_type.value for e in result.events}
+    assert set(expected["events"]["include"]) <= types
+    assert types <= set(expected["events"]["allowed"])
+
+
+def test_seed_004_assault_and_mobilize_details() -> None:
+    text, language = _load("seeds/004_8a3114eecaafb72d.txt")
+    events = find_events(text, language)
+    assault = [e for e in events if e.event_type == EventType.ASSAULT]
+    assert any(e.actors == ["ukrainische Armee"] and e.location == "Kursk" for e in assault)
+    mobilize = [e for e in events if e.event_type == EventType.MOBILIZE]
+    assert any(e.actors == ["Pjöngjang"] and e.magnitude.size == 12000 for e in mobilize)
+    consult = [e for e in events if e.event_type == EventType.CONSULT]
+    assert any(e.actors == ["Putin"] and e.recipients == ["Choe Son-hui"] for e in consult)
+
+
+def test_claim_messages_on_seed_004() -> None:
+    text, language = _load("seeds/004_8a3114eecaafb72d.txt")
+    claims = {c.claimant: c for c in find_claims(text, language)}
+    assert claims["Andrij Kowalenko"].message.startswith("Die ersten nordkoreanischen Soldaten")
+    assert claims["Geheimdienst"].message.startswith("Der Krieg wird in Form")
+    assert claims["António Guterres"].message.startswith("dass der Einsatz")
+
+
+@pytest.mark.parametrize("case", CUES, ids=[c["cue"] for c in CUES])
+def test_each_cue(case: dict) -> None:
+    claims = find_claims(case["text"], case["language"])
+    match = [c for c in claims if c.cue.lower() == case["cue"]]
+    assert match, f"cue {case['cue']!r} not found in {[c.cue for c in claims]}"
+    claim = match[0]
+    assert claim.claimant == case["claimant"]
+    for key in ("claimant_role", "speech", "hedging", "message"):
+        if key in case:
+            assert getattr(getattr(claim, key), "value", getattr(claim, key)) == case[key], key
+    assert case["text"][claim.span[0] : claim.span[1]] == claim.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Russland könnte die Ukraine angreifen.", "de"),
+        ("Die Armee hat die Stadt nicht angegriffen.", "de"),
+        ("Greift Russland Kiew an?", "de"),
+        ("Selenskyj warnte vor einer möglichen Entsendung weiterer Truppen.", "de"),
+        ("Die Truppen haben mit dem Gelände zu kämpfen.", "de"),
+        ("Russia could attack Kyiv, officials fear.", "en"),
+        ("Police arrested no one.", "en"),
+        ("Der Bürgermeister eröffnete eine neue Schule.", "de"),
+    ],
+)
+def test_no_event_from_negated_hypothetical_or_missing_trigger(text: str, language: str) -> None:
+    assert find_events(text, language) == []
+
+
+def test_noun_governed_by_request_is_not_its_own_event() -> None:
+    events = find_events("Die EU forderte neue Sanktionen gegen Russland.", "de")
+    assert [e.event_type for e in events] == [EventType.REQUEST]
+
+
+def test_event_date_is_resolved_from_the_clause() -> None:
+    text, language = _load("tests/data/analyzers/de_unseen.txt")
+    consult = [e for e in find_events(text, language) if e.event_type == EventType.CONSULT]
+    assert consult[0].date == "2024-06-03"
+    assert consult[0].location == "Reichertshofen"
+
+
+def test_figures_skip_years_dates_and_ordinals() -> None:
+    text = "Am 3. Oktober 2024 griffen zum ersten Mal 300 Soldaten an, wie 2023 schon 200."
+    assert [f.value for f in find_figures(text, "de")] == [300.0, 200.0]
+
+
+def test_sentences_keep_abbreviations_and_ordinals_together() -> None:
+    text = "Es kamen ca. 500 Menschen, z. B. aus Kiew. Am 3. Oktober begann die 2. Welle. Ende."
+    assert [s.text for s in sentences(text)] == [
+        "Es kamen ca. 500 Menschen, z. B. aus Kiew.",
+        "Am 3. Oktober begann die 2. Welle.",
+        "Ende.",
+    ]
+    for s in sentences(text):
+        assert text[s.start : s.end] == s.text
+
+
+def test_empty_and_numberless_text() -> None:
+    assert analyze("").all_records() == []
+    assert analyze("Es regnet.", "de").all_records() == []
