@@ -79,6 +79,9 @@ def extract(
     drop_ungrounded: Annotated[
         bool, typer.Option(help="Drop records whose evidence is not in the article.")
     ] = False,
+    follow_up_uncovered: Annotated[
+        bool, typer.Option(help="One more request for numbers no Figure covers.")
+    ] = False,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
@@ -112,6 +115,7 @@ def extract(
                 prompt_version=prompt_version,
                 output_language=output_language,
                 drop_ungrounded=drop_ungrounded,
+                follow_up_uncovered=follow_up_uncovered,
                 cache_dir=cache,
                 use_cache=not no_cache,
                 record_dir=record,

@@ -281,10 +281,17 @@ def run(
     except errors.UsageError as exc:
         raise _fail_usage(console, exc) from None
     console.print(reports.terminal_table(result))
-    failures = [r for r in results if r.error]
-    for r in failures:
+    failed = [r for r in results if r.error]
+    for r in failed:
         console.print(f"[red]{r.article_id}[/]: {r.error.kind}: {r.error.message}", soft_wrap=True)
     gate = check_gate(result, fail_under if fail_under is not None else suite.get("fail_under"))
+    valid = result["summary"]["valid_output_rate"]
+    if valid < suite.get("min_valid_output", 1.0):
+        gate.append(f"valid output {valid:.0%} < {suite.get('min_valid_output', 1.0):.0%}")
+    # a run that could not ask the model (replay miss, transport, input) never passes
+    broken = [r.article_id for r in failed if r.error and r.error.kind != "invalid_output"]
+    if broken:
+        gate.append(f"articles that never reached a model answer: {', '.join(broken)}")
     for line in gate:
-        console.print(f"[bold red]below threshold:[/] {line}")
-    raise typer.Exit(1 if gate or failures else 0)
+        console.print(f"[bold red]gate:[/] {line}")
+    raise typer.Exit(1 if gate else 0)

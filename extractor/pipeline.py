@@ -10,7 +10,7 @@ import asyncio
 import math
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,8 @@ class Options:
     use_cache: bool = True
     record_dir: Path | None = None
     replay_dir: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: ask the model once more for numbers the analyzer sees but no Figure covers
+    follow_up_uncovered: bool = False
 
 
 class Extractor:
@@ -174,6 +175,20 @@ class Extractor:
                 drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
         grounder = Grounder(text, cleaned, language)
         extraction = grounder.merge(drafts)
+        if self.caller is not None and self.options.follow_up_uncovered:
+            missing = uncovered_figures(text, extraction, language)
+            if missing:
+                messages = self.prompt.messages(
+                    cleaned.text[: self.options.chunk_chars],
+                    language=language,
+                    output_language=self.options.output_language,
+                    title=title,
+                )
+                messages.append({"role": "user", "content": follow_up_request(missing)})
+                draft, used = await self.caller.extract(messages, article_id=article_id)
+                usage.add(used)
+                only_figures = ExtractionDraft(figures=draft.figures)
+                extraction = grounder.merge([*drafts, (only_figures, (0, len(cleaned.text)))])
         if self.options.drop_ungrounded:
             for name in ("events", "claims", "figures"):
                 kept = [r for r in getattr(extraction, name) if r.grounding != Grounding.NOT_FOUND]
@@ -266,6 +281,16 @@ class Grounder:
             "figures": lambda r: r.value,
         }[name](record)
         return (where, detail)
+
+
+def follow_up_request(missing: list[str]) -> str:
+    listed = "\n".join(f"- {m}" for m in missing[:40])
+    return (
+        "These numbers appear in the article but no figure covers them:\n"
+        f"{listed}\n"
+        "Return a figure for each one that is a reported quantity (same rules and schema); "
+        "leave events and claims empty."
+    )
 
 
 def _close(a: float, b: float) -> bool:

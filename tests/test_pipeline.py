@@ -132,3 +132,18 @@ def test_missing_key_for_hosted_openai_is_explained():
         )
     )
     assert result.error is not None and "OPENAI_API_KEY" in result.error.message
+
+
+def test_uncovered_numbers_are_reported_and_can_be_followed_up(fake):
+    with fake({"content": scripted("answer_000.json")}) as server:
+        plain = run_article(server)
+    assert "30" in plain.uncovered_figures
+    with fake(
+        {"content": scripted("answer_000.json")}, {"content": scripted("answer_followup.json")}
+    ) as server:
+        followed = run_article(server, follow_up_uncovered=True)
+        follow_up = server.requests[1]["messages"][-1]["content"]
+    assert "- 30" in follow_up
+    assert [f.value for f in followed.figures if f.text == "30"] == [30]
+    assert "30" not in followed.uncovered_figures
+    assert followed.usage.requests == 2

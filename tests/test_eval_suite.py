@@ -1,0 +1,74 @@
+"""The seed suite's eval in replay mode: offline, and the same numbers every time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from conftest import ROOT
+
+SUITE = ROOT / "evals" / "suites" / "seeds"
+
+
+def _stable(report: dict) -> dict:
+    """Everything but wall-clock latency, which replay cannot fix."""
+    summary = {k: v for k, v in report["summary"].items() if k != "latency_s"}
+    return {"summary": summary, "by_type": report["by_type"], "articles": report["articles"]}
+
+
+def test_seed_suite_replays_to_the_committed_report(tmp_path, cli):
+    report = tmp_path / "report.json"
+    result = cli(
+        "eval",
+        "run",
+        "--suite",
+        SUITE,
+        "--replay",
+        "--report",
+        report,
+        "--markdown",
+        tmp_path / "r.md",
+        "--html",
+        tmp_path / "r.html",
+    )
+    assert result.exit_code == 0, result.stderr
+    got = json.loads(report.read_text(encoding="utf-8"))
+    expected = json.loads((SUITE / "expected_report.json").read_text(encoding="utf-8"))
+    assert set(got["by_type"]) == {"events", "claims", "figures"}
+    for kind in got["by_type"]:
+        assert {"precision", "recall", "f1"} <= set(got["by_type"][kind])
+    assert got["summary"]["cached_share"] == 1.0  # every answer came from the recordings
+    assert _stable(got) == _stable(expected)
+    assert "| events |" in (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "<html" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_missing_recordings_fail_the_eval(tmp_path, cli):
+    suite = tmp_path / "suite"
+    shutil.copytree(SUITE, suite, ignore=shutil.ignore_patterns("replay"))
+    (suite / "suite.toml").write_text(
+        (SUITE / "suite.toml")
+        .read_text(encoding="utf-8")
+        .replace("../../../seeds/", str(ROOT / "seeds") + "/")
+        .replace('gold = "../../gold"', f'gold = "{ROOT / "evals" / "gold"}"'),
+        encoding="utf-8",
+    )
+    result = cli("eval", "run", "--suite", suite, "--replay", "--report", tmp_path / "r.json")
+    assert result.exit_code == 1
+    assert "replay_miss" in result.stderr and "never reached a model answer" in result.stderr
+
+
+def test_fail_under_gates_the_run(tmp_path, cli):
+    result = cli(
+        "eval",
+        "run",
+        "--suite",
+        SUITE,
+        "--replay",
+        "--report",
+        tmp_path / "r.json",
+        "--fail-under",
+        "0.5",
+    )
+    assert result.exit_code == 1
+    assert "F1" in result.stderr
