@@ -460,32 +460,23 @@ async def run_batch(
     limit_extractor(extractor, limiter)
     summary = Summary()
     writer = JsonlWriter(plan.out, append=True)
-    slots = asyncio.Semaphore(concurrency)
-    running: set[asyncio.Task[None]] = set()
+    todo = (item for item in iter_articles(plan.paths) if item.id not in plan.output.done)
 
-    async def one(item: Article | LoadFailure, bar: BatchProgress) -> None:
-        try:
+    async def worker(bar: BatchProgress) -> None:
+        # Each worker pulls the next article itself: no hop through a dispatcher task, so a
+        # slot is refilled the moment it frees. The generator is only advanced between awaits.
+        for item in todo:
             result = await _result_for(extractor, item)
             writer.write(result)
             summary.add(result)
             bar.advance(result)
-        finally:
-            slots.release()
 
     try:
         with BatchProgress(plan.todo, enabled=progress) as bar:
-            for item in iter_articles(plan.paths):
-                if item.id in plan.output.done:
-                    continue
-                await slots.acquire()
-                task = asyncio.create_task(one(item, bar))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            if running:
-                await asyncio.gather(*running)
+            async with asyncio.TaskGroup() as group:
+                for _ in range(concurrency):
+                    group.create_task(worker(bar))
     finally:
-        for task in running:
-            task.cancel()
         writer.close()
     return summary
 

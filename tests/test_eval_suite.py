@@ -72,3 +72,14 @@ def test_fail_under_gates_the_run(tmp_path, cli):
     )
     assert result.exit_code == 1
     assert "F1" in result.stderr
+
+
+def test_baseline_suite_meets_its_gate(tmp_path, cli):
+    report = tmp_path / "report.json"
+    result = cli(
+        "eval", "run", "--suite", ROOT / "evals" / "suites" / "seeds-baseline", "--report", report
+    )
+    assert result.exit_code == 0, result.stderr
+    by_type = json.loads(report.read_text(encoding="utf-8"))["by_type"]
+    assert by_type["figures"]["f1"] >= 0.9 and by_type["claims"]["f1"] >= 0.8
+    assert by_type["events"]["f1"] >= 0.4
