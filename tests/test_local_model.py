@@ -16,20 +16,9 @@ pytestmark = pytest.mark.local_model
 def test_local_model_end_to_end(tmp_path, cli):
     seed = SEEDS / "000_bc9a927a736966c8.txt"
     out = tmp_path / "out.jsonl"
-    result = cli(
-        "extract",
-        seed,
-        "--model",
-        "local",
-        "--max-tokens",
-        "768",
-        "--max-retries",
-        "1",
-        "--out",
-        out,
-        "--cache",
-        tmp_path / "cache",
-    )
+    args = ["extract", seed, "--model", "local", "--max-tokens", "768", "--max-retries", "1",
+            "--cache", tmp_path / "cache"]  # fmt: skip
+    result = cli(*args, "--out", out)
     line = read_jsonl(out)[0]
     assert result.exit_code == 0, line["error"]
     assert line["model"] == "local:gemma-3-270m-q4_k_m.gguf"
@@ -43,19 +32,6 @@ def test_local_model_end_to_end(tmp_path, cli):
             if record["grounding"] == "not_found":
                 assert record["span"] is None and record["flags"]
     # a second run is answered from the cache without loading the model again
-    again = cli(
-        "extract",
-        seed,
-        "--model",
-        "local",
-        "--max-tokens",
-        "768",
-        "--max-retries",
-        "1",
-        "--out",
-        tmp_path / "again.jsonl",
-        "--cache",
-        tmp_path / "cache",
-    )
+    again = cli(*args, "--out", tmp_path / "again.jsonl")
     assert again.exit_code == 0
     assert read_jsonl(tmp_path / "again.jsonl")[0]["usage"]["cached"] >= 1
