@@ -122,9 +122,11 @@ class ModelCaller:
             raw = self.cache.get(key) if self.cache is not None else None
             if raw is None:
                 cached = False
-                completion = await call_with_retries(
-                    lambda: self.provider.complete(request), self.policy
-                )
+
+                async def attempt() -> ChatCompletion:  # a coroutine function, as tenacity 9 needs
+                    return await self.provider.complete(request)
+
+                completion = await call_with_retries(attempt, self.policy)
                 raw = completion.model_dump(mode="json", exclude_unset=True)
                 if self.cache is not None:
                     self.cache.set(key, raw)
