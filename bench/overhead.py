@@ -54,7 +54,8 @@ async def main() -> None:
                     extractor, Article(id=name, text=text, language="de"), runs
                 )
                 print(
-                    f"{model:13s} {name:22s} {len(text):>8,d} chars  own time median {median * 1000:8.1f} ms  max {worst * 1000:8.1f} ms"
+                    f"{model:13s} {name:22s} {len(text):>8,d} chars  "
+                    f"own time median {median * 1000:8.1f} ms  max {worst * 1000:8.1f} ms"
                 )
             await extractor.aclose()
 
