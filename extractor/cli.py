@@ -48,12 +48,6 @@ ReplayOpt = Annotated[
 ]
 
 
-def _options(**kwargs: object) -> object:
-    from extractor.pipeline import Options
-
-    return Options(**{k: v for k, v in kwargs.items() if v is not None})
-
-
 def _fail_usage(exc: ExtractorError) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(2)
@@ -101,18 +95,19 @@ def extract(
     """Extract grounded records from articles: one JSONL line per input article."""
     from extractor.articles import iter_articles
     from extractor.output import JsonlWriter, Summary
-    from extractor.pipeline import Extractor, resolve_model
+    from extractor.pipeline import Extractor, Options, resolve_model
+    from extractor.prompts import DEFAULT_VERSION
     from extractor.runner import run_in_order
 
     try:
         items = iter_articles(paths)  # checks that every path exists before anything runs
         _, fell_back = resolve_model(model)
         extractor = Extractor(
-            _options(
+            Options(
                 model=model,
                 base_url=base_url,
                 mode=mode,
-                prompt_version=prompt_version,
+                prompt_version=prompt_version or DEFAULT_VERSION,
                 output_language=output_language,
                 drop_ungrounded=drop_ungrounded,
                 follow_up_uncovered=follow_up_uncovered,
@@ -126,7 +121,7 @@ def extract(
                 max_attempts=max_attempts,
                 max_tokens=max_tokens,
                 chunk_chars=chunk_chars,
-            )  # type: ignore[arg-type]
+            )
         )
         items = iter(items)
         first = next(items, None)

@@ -156,6 +156,12 @@ class Extractor:
         cleaned = clean(text)
         language = language or detect_language(cleaned.text)
         usage = Usage()
+
+        def messages_for(part: str) -> list[dict[str, Any]]:
+            return self.prompt.messages(
+                part, language=language, output_language=self.options.output_language, title=title
+            )
+
         if self.caller is None:
             found = analyzers.analyze(cleaned.text, language)
             drafts = [(found, (0, len(cleaned.text)))]
@@ -164,12 +170,7 @@ class Extractor:
             for chunk in chunk_text(
                 cleaned.text, self.options.chunk_chars, self.options.chunk_overlap
             ):
-                messages = self.prompt.messages(
-                    chunk.text,
-                    language=language,
-                    output_language=self.options.output_language,
-                    title=title,
-                )
+                messages = messages_for(chunk.text)
                 draft, used = await self.caller.extract(messages, article_id=article_id)
                 usage.add(used)
                 drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
@@ -178,12 +179,7 @@ class Extractor:
         if self.caller is not None and self.options.follow_up_uncovered:
             missing = uncovered_figures(text, extraction, language)
             if missing:
-                messages = self.prompt.messages(
-                    cleaned.text[: self.options.chunk_chars],
-                    language=language,
-                    output_language=self.options.output_language,
-                    title=title,
-                )
+                messages = messages_for(cleaned.text[: self.options.chunk_chars])
                 messages.append({"role": "user", "content": follow_up_request(missing)})
                 draft, used = await self.caller.extract(messages, article_id=article_id)
                 usage.add(used)

@@ -94,38 +94,15 @@ def test_corrupt_entry_is_a_miss_with_a_warning(tmp_path, caplog):
 def test_record_then_replay_offline(fake, tmp_path, cli):
     rec = tmp_path / "replay"
     with fake(Step(content=scripted("answer_000.json"))) as server:
-        url = server.base_url
-        recorded = cli(
-            "extract",
-            SEED,
-            "-m",
-            "openai:m",
-            "--base-url",
-            url,
-            "--no-cache",
-            "--record",
-            rec,
-            "--out",
-            tmp_path / "a.jsonl",
-        )
+        run = ["extract", SEED, "-m", "openai:m", "--base-url", server.base_url]
+        recorded = cli(*run, "--no-cache", "--record", rec, "--out", tmp_path / "a.jsonl")
     assert recorded.exit_code == 0
     files = list(rec.glob("*.json"))
     assert len(files) == 1
     entry = json.loads(files[0].read_text(encoding="utf-8"))
     assert entry["article_id"] == SEED.stem and entry["request"]["messages"]
     # the server is gone: replay must not try to connect
-    replayed = cli(
-        "extract",
-        SEED,
-        "-m",
-        "openai:m",
-        "--base-url",
-        url,
-        "--replay",
-        rec,
-        "--out",
-        tmp_path / "b.jsonl",
-    )
+    replayed = cli(*run, "--replay", rec, "--out", tmp_path / "b.jsonl")
     assert replayed.exit_code == 0, replayed.stderr
     a, b = read_jsonl(tmp_path / "a.jsonl")[0], read_jsonl(tmp_path / "b.jsonl")[0]
     assert a["figures"] == b["figures"] and b["usage"]["cached"] == 1

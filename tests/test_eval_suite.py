@@ -10,6 +10,10 @@ from conftest import ROOT
 SUITE = ROOT / "evals" / "suites" / "seeds"
 
 
+def eval_run(cli, suite, *args):
+    return cli("eval", "run", "--suite", suite, *args)
+
+
 def _stable(report: dict) -> dict:
     """Everything but wall-clock latency, which replay cannot fix."""
     summary = {k: v for k, v in report["summary"].items() if k != "latency_s"}
@@ -18,10 +22,8 @@ def _stable(report: dict) -> dict:
 
 def test_seed_suite_replays_to_the_committed_report(tmp_path, cli):
     report = tmp_path / "report.json"
-    result = cli(
-        "eval",
-        "run",
-        "--suite",
+    result = eval_run(
+        cli,
         SUITE,
         "--replay",
         "--report",
@@ -53,22 +55,14 @@ def test_missing_recordings_fail_the_eval(tmp_path, cli):
         .replace('gold = "../../gold"', f'gold = "{ROOT / "evals" / "gold"}"'),
         encoding="utf-8",
     )
-    result = cli("eval", "run", "--suite", suite, "--replay", "--report", tmp_path / "r.json")
+    result = eval_run(cli, suite, "--replay", "--report", tmp_path / "r.json")
     assert result.exit_code == 1
     assert "replay_miss" in result.stderr and "never reached a model answer" in result.stderr
 
 
 def test_fail_under_gates_the_run(tmp_path, cli):
-    result = cli(
-        "eval",
-        "run",
-        "--suite",
-        SUITE,
-        "--replay",
-        "--report",
-        tmp_path / "r.json",
-        "--fail-under",
-        "0.5",
+    result = eval_run(
+        cli, SUITE, "--replay", "--report", tmp_path / "r.json", "--fail-under", "0.5"
     )
     assert result.exit_code == 1
     assert "F1" in result.stderr
@@ -76,9 +70,7 @@ def test_fail_under_gates_the_run(tmp_path, cli):
 
 def test_baseline_suite_meets_its_gate(tmp_path, cli):
     report = tmp_path / "report.json"
-    result = cli(
-        "eval", "run", "--suite", ROOT / "evals" / "suites" / "seeds-baseline", "--report", report
-    )
+    result = eval_run(cli, ROOT / "evals" / "suites" / "seeds-baseline", "--report", report)
     assert result.exit_code == 0, result.stderr
     by_type = json.loads(report.read_text(encoding="utf-8"))["by_type"]
     assert by_type["figures"]["f1"] >= 0.9 and by_type["claims"]["f1"] >= 0.8
