@@ -10,6 +10,7 @@ library, never by the model.
 
 from __future__ import annotations
 
+from extractor.batch import run_batch
 from extractor.errors import (
     ConfigError,
     ExtractorError,
@@ -49,4 +50,5 @@ __all__ = [
     "UsageError",
     "aextract",
     "extract",
+    "run_batch",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
+import math
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -44,7 +45,8 @@ class Summary:
     cached: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
-    latencies: list[float] = field(default_factory=list)
+    #: latency in milliseconds -> articles: bounded, so a run of millions stays small
+    latencies: Counter[int] = field(default_factory=Counter)
 
     def add(self, result: ArticleResult) -> None:
         self.articles += 1
@@ -59,18 +61,21 @@ class Summary:
         self.cached += result.usage.cached
         self.tokens += result.usage.total_tokens
         self.cost_usd += result.usage.cost_usd
-        self.latencies.append(result.usage.latency_s)
+        self.latencies[round(result.usage.latency_s * 1000)] += 1
 
     @property
     def ok(self) -> int:
         return self.articles - self.failed
 
     def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return 0.0
-        if len(self.latencies) == 1:
-            return self.latencies[0]
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(q) - 1]
+        """Latency in seconds that q% of the articles did not exceed (nearest rank)."""
+        rank = math.ceil(q / 100 * self.articles)
+        seen = 0
+        for ms in sorted(self.latencies):
+            seen += self.latencies[ms]
+            if seen >= rank:
+                return ms / 1000
+        return 0.0
 
     def lines(self) -> list[str]:
         total = sum(self.records.values())

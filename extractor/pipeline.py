@@ -20,7 +20,7 @@ from extractor import analyzers, numbers
 from extractor.articles import Article, detect_language
 from extractor.cache import ReplayStore, ResponseCache
 from extractor.calls import CallSettings, ModelCaller
-from extractor.chunking import chunk_text
+from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
 from extractor.errors import ExtractorError, InputError, UsageError
 from extractor.grounding import Aligner, fold
@@ -40,6 +40,21 @@ from extractor.records import (
 from extractor.transport import RetryPolicy
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+#: characters two consecutive chunks share (at most a quarter of a chunk)
+DEFAULT_OVERLAP = 1000
+
+#: each chunk's draft with the window of the cleaned text it came from
+Drafts = list[tuple[ExtractionDraft | ArticleExtraction, tuple[int, int]]]
+
+
+@dataclass
+class Extracted:
+    """One article's grounded records, before they become its result line."""
+
+    extraction: ArticleExtraction
+    usage: Usage
+    language: str | None
+    uncovered: list[str] | None = None  # computed on demand: it costs a scan of the text
 
 
 def resolve_model(model: str | None) -> tuple[str, bool]:
@@ -70,7 +85,7 @@ class Options:
     max_tokens: int = 4096
     temperature: float = 0.0
     chunk_chars: int = 12000
-    chunk_overlap: int = 1000
+    chunk_overlap: int | None = None  # default: DEFAULT_OVERLAP, at most a quarter chunk
     cache_dir: Path | None = None
     use_cache: bool = True
     record_dir: Path | None = None
@@ -117,79 +132,111 @@ class Extractor:
 
     async def run_article(self, article: Article) -> ArticleResult:
         """One article to one result line; failures become the line's `error`."""
-        result = ArticleResult(
-            article_id=article.id,
-            model=self.model_label,
-            prompt_version=None if self.caller is None else self.prompt.key,
-        )
         try:
-            extraction, usage, language = await self._extract(
+            extracted = await self._extract(
                 article.text, language=article.language, title=article.title, article_id=article.id
             )
         except ExtractorError as exc:
-            result.error = ArticleError(kind=exc.kind, message=str(exc))
-            result.usage = getattr(exc, "usage", None) or Usage()
-            return result
-        result.events, result.claims, result.figures = (
-            extraction.events,
-            extraction.claims,
-            extraction.figures,
-        )
-        result.usage = usage
-        result.language = language
-        result.uncovered_figures = uncovered_figures(article.text, extraction, language)
-        return result
+            return self.failed(article, exc, getattr(exc, "usage", None) or Usage())
+        return self.result(article, extracted)
 
     async def extract_text(
         self, text: str, *, language: str | None = None, title: str | None = None
     ) -> ArticleExtraction:
-        extraction, _, _ = await self._extract(
-            text, language=language, title=title, article_id="text"
-        )
-        return extraction
+        extracted = await self._extract(text, language=language, title=title, article_id="text")
+        return extracted.extraction
 
-    async def _extract(
-        self, text: str, *, language: str | None, title: str | None, article_id: str
-    ) -> tuple[ArticleExtraction, Usage, str | None]:
+    # The steps of one article, public so that another engine (the Batch API) runs the same ones.
+
+    def prepare(self, text: str, language: str | None) -> tuple[CleanText, str | None]:
+        """The cleaned text and its language (detected when not given)."""
         if not text.strip():
             raise InputError("empty article: there is no text to extract from")
         cleaned = clean(text)
-        language = language or detect_language(cleaned.text)
-        usage = Usage()
+        return cleaned, language or detect_language(cleaned.text)
 
-        def messages_for(part: str) -> list[dict[str, Any]]:
-            return self.prompt.messages(
-                part, language=language, output_language=self.options.output_language, title=title
-            )
+    def chunks(self, cleaned: CleanText) -> list[Chunk]:
+        opts = self.options
+        overlap = opts.chunk_overlap
+        if overlap is None:  # small chunks get a smaller overlap, so that they still advance
+            overlap = min(DEFAULT_OVERLAP, opts.chunk_chars // 4)
+        return chunk_text(cleaned.text, opts.chunk_chars, overlap)
 
-        if self.caller is None:
-            found = analyzers.analyze(cleaned.text, language)
-            drafts = [(found, (0, len(cleaned.text)))]
-        else:
-            drafts = []
-            for chunk in chunk_text(
-                cleaned.text, self.options.chunk_chars, self.options.chunk_overlap
-            ):
-                messages = messages_for(chunk.text)
-                draft, used = await self.caller.extract(messages, article_id=article_id)
-                usage.add(used)
-                drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
-        grounder = Grounder(text, cleaned, language)
-        extraction = grounder.merge(drafts)
-        if self.caller is not None and self.options.follow_up_uncovered:
-            missing = uncovered_figures(text, extraction, language)
-            if missing:
-                messages = messages_for(cleaned.text[: self.options.chunk_chars])
-                messages.append({"role": "user", "content": follow_up_request(missing)})
-                draft, used = await self.caller.extract(messages, article_id=article_id)
-                usage.add(used)
-                only_figures = ExtractionDraft(figures=draft.figures)
-                extraction = grounder.merge([*drafts, (only_figures, (0, len(cleaned.text)))])
+    def messages(self, part: str, language: str | None, title: str | None) -> list[dict[str, Any]]:
+        return self.prompt.messages(
+            part, language=language, output_language=self.options.output_language, title=title
+        )
+
+    def ground(
+        self, text: str, cleaned: CleanText, language: str | None, drafts: Drafts
+    ) -> ArticleExtraction:
+        """Merge and ground the chunks' drafts; drop ungrounded records if asked to."""
+        extraction = Grounder(text, cleaned, language).merge(drafts)
         if self.options.drop_ungrounded:
             for name in ("events", "claims", "figures"):
                 kept = [r for r in getattr(extraction, name) if r.grounding != Grounding.NOT_FOUND]
                 setattr(extraction, name, kept)
-        return extraction, usage, language
+        return extraction
+
+    def result(self, article: Article, extracted: Extracted) -> ArticleResult:
+        extraction = extracted.extraction
+        if extracted.uncovered is None:
+            extracted.uncovered = uncovered_figures(article.text, extraction, extracted.language)
+        return ArticleResult(
+            article_id=article.id,
+            model=self.model_label,
+            prompt_version=self.prompt_key,
+            language=extracted.language,
+            events=extraction.events,
+            claims=extraction.claims,
+            figures=extraction.figures,
+            uncovered_figures=extracted.uncovered,
+            usage=extracted.usage,
+        )
+
+    def failed(self, article: Article, exc: ExtractorError, usage: Usage) -> ArticleResult:
+        return ArticleResult(
+            article_id=article.id,
+            model=self.model_label,
+            prompt_version=self.prompt_key,
+            error=ArticleError(kind=exc.kind, message=str(exc)),
+            usage=usage,
+        )
+
+    @property
+    def prompt_key(self) -> str | None:
+        return None if self.caller is None else self.prompt.key
+
+    async def _extract(
+        self, text: str, *, language: str | None, title: str | None, article_id: str
+    ) -> Extracted:
+        cleaned, language = self.prepare(text, language)
+        usage = Usage()
+        if self.caller is None:
+            drafts: Drafts = [(analyzers.analyze(cleaned.text, language), (0, len(cleaned.text)))]
+        else:
+            drafts = []
+            for chunk in self.chunks(cleaned):
+                messages = self.messages(chunk.text, language, title)
+                draft, used = await self.caller.extract(messages, article_id=article_id)
+                usage.add(used)
+                drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
+        extraction = self.ground(text, cleaned, language, drafts)
+        missing = None
+        if self.caller is not None and self.options.follow_up_uncovered:
+            missing = uncovered_figures(text, extraction, language)
+            if missing:
+                # one more request, with the chunk that holds the first missing number
+                at = max(cleaned.text.find(missing[0]), 0)
+                chunk = next(c for c in reversed(self.chunks(cleaned)) if c.start <= at)
+                messages = self.messages(chunk.text, language, title)
+                messages.append({"role": "user", "content": follow_up_request(missing)})
+                draft, used = await self.caller.extract(messages, article_id=article_id)
+                usage.add(used)
+                only_figures = (ExtractionDraft(figures=draft.figures), (0, len(cleaned.text)))
+                extraction = self.ground(text, cleaned, language, [*drafts, only_figures])
+                missing = None  # figures changed: computed again for the result
+        return Extracted(extraction, usage, language, missing)
 
     async def aclose(self) -> None:
         if self.caller is not None:
@@ -207,9 +254,7 @@ class Grounder:
         self.language = language
         self.aligner = Aligner(cleaned.text)
 
-    def merge(
-        self, drafts: list[tuple[ExtractionDraft | ArticleExtraction, tuple[int, int]]]
-    ) -> ArticleExtraction:
+    def merge(self, drafts: Drafts) -> ArticleExtraction:
         """Ground every chunk's records and drop duplicates from overlapping chunks."""
         out = ArticleExtraction()
         seen: set[tuple[Any, ...]] = set()

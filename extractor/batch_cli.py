@@ -1,0 +1,158 @@
+"""`extractor batch`: a large collection into one resumable JSONL file.
+
+Exit codes: 0 all ok, 1 some article failed, 2 usage error, 130 interrupted (resume it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from extractor.cli_options import (
+    BaseUrlOpt,
+    CacheOpt,
+    ChunkCharsOpt,
+    DeadlineOpt,
+    DropUngroundedOpt,
+    FollowUpOpt,
+    MaxAttemptsOpt,
+    MaxRetriesOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    ModeOpt,
+    NoCacheOpt,
+    OutputLanguageOpt,
+    PromptVersionOpt,
+    RecordOpt,
+    ReplayOpt,
+    TimeoutOpt,
+    err,
+    extractor_from,
+    usage_exit,
+)
+from extractor.errors import UsageError
+
+if TYPE_CHECKING:
+    from extractor.output import Summary
+
+
+class Engine(StrEnum):
+    async_ = "async"
+    openai_batch = "openai-batch"
+
+
+def batch(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Input JSONL (or any files/folders `extract` takes).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSONL output (required).")
+    ] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 8,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue OUT: repair a torn last line, skip articles done, retry failed ones."
+        ),
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start OUT over if it exists.")] = False,
+    rpm: Annotated[
+        float | None, typer.Option(min=0.001, help="Requests per minute, at most.")
+    ] = None,
+    tpm: Annotated[
+        float | None,
+        typer.Option(min=1, help="Tokens per minute, at most (estimated as characters / 4)."),
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="async: requests from here; openai-batch: the OpenAI Batch API."),
+    ] = Engine.async_,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between Batch API status polls.")
+    ] = 30.0,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bar (default: if a terminal)."),
+    ] = None,
+    mode: ModeOpt = None,
+    prompt_version: PromptVersionOpt = None,
+    output_language: OutputLanguageOpt = None,
+    drop_ungrounded: DropUngroundedOpt = False,
+    follow_up_uncovered: FollowUpOpt = False,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    record: RecordOpt = None,
+    replay: ReplayOpt = None,
+    max_retries: MaxRetriesOpt = 2,
+    timeout: TimeoutOpt = 120.0,
+    deadline: DeadlineOpt = 600.0,
+    max_attempts: MaxAttemptsOpt = 6,
+    max_tokens: MaxTokensOpt = 4096,
+    chunk_chars: ChunkCharsOpt = 12000,
+) -> None:
+    """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
+    from extractor.batch import plan_batch, resume_lines, run_batch
+
+    params = locals()
+    if out is None:
+        raise usage_exit(
+            UsageError("--out is required: name the JSONL file to write, e.g. --out out.jsonl")
+        )
+    try:
+        extractor = extractor_from(params)
+        if engine is Engine.openai_batch:
+            from extractor.openai_batch import RequestBuilder
+
+            RequestBuilder(extractor)  # refuses a model the Batch API cannot run
+        plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
+    except UsageError as exc:
+        raise usage_exit(exc) from None
+    if resume:
+        for line in resume_lines(plan):
+            err.print(line)
+
+    async def go() -> Summary:
+        try:
+            if engine is Engine.openai_batch:
+                from extractor.openai_batch import run_openai_batch
+
+                return await run_openai_batch(
+                    extractor,
+                    paths,
+                    out,
+                    resume=resume,
+                    poll_interval=poll_interval,
+                    progress=progress,
+                    plan=plan,
+                    log=err.print,
+                )
+            return await run_batch(
+                extractor,
+                paths,
+                out,
+                concurrency=concurrency,
+                resume=resume,
+                rpm=rpm,
+                tpm=tpm,
+                progress=progress,
+                plan=plan,
+            )
+        finally:
+            await extractor.aclose()
+
+    try:
+        summary = asyncio.run(go())
+    except UsageError as exc:
+        raise usage_exit(exc) from None
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {out} holds every finished article; rerun with --resume")
+        raise typer.Exit(130) from None
+    for line in summary.lines():
+        err.print(line)
+    raise typer.Exit(1 if summary.failed else 0)
