@@ -12,28 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from extractor.cli_options import (
-    BaseUrlOpt,
-    CacheOpt,
-    ChunkCharsOpt,
-    DeadlineOpt,
-    DropUngroundedOpt,
-    FollowUpOpt,
-    MaxAttemptsOpt,
-    MaxRetriesOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    ModeOpt,
-    NoCacheOpt,
-    OutputLanguageOpt,
-    PromptVersionOpt,
-    RecordOpt,
-    ReplayOpt,
-    TimeoutOpt,
-    err,
-    extractor_from,
-    usage_exit,
-)
+from extractor import cli_options as opt
+from extractor.cli_options import err
 from extractor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,8 +32,8 @@ def batch(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSONL output (required).")
     ] = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
+    model: opt.ModelOpt = None,
+    base_url: opt.BaseUrlOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 8,
     resume: Annotated[
         bool,
@@ -80,39 +60,39 @@ def batch(
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: if a terminal)."),
     ] = None,
-    mode: ModeOpt = None,
-    prompt_version: PromptVersionOpt = None,
-    output_language: OutputLanguageOpt = None,
-    drop_ungrounded: DropUngroundedOpt = False,
-    follow_up_uncovered: FollowUpOpt = False,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    record: RecordOpt = None,
-    replay: ReplayOpt = None,
-    max_retries: MaxRetriesOpt = 2,
-    timeout: TimeoutOpt = 120.0,
-    deadline: DeadlineOpt = 600.0,
-    max_attempts: MaxAttemptsOpt = 6,
-    max_tokens: MaxTokensOpt = 4096,
-    chunk_chars: ChunkCharsOpt = 12000,
+    mode: opt.ModeOpt = None,
+    prompt_version: opt.PromptVersionOpt = None,
+    output_language: opt.OutputLanguageOpt = None,
+    drop_ungrounded: opt.DropUngroundedOpt = False,
+    follow_up_uncovered: opt.FollowUpOpt = False,
+    cache: opt.CacheOpt = None,
+    no_cache: opt.NoCacheOpt = False,
+    record: opt.RecordOpt = None,
+    replay: opt.ReplayOpt = None,
+    max_retries: opt.MaxRetriesOpt = 2,
+    timeout: opt.TimeoutOpt = 120.0,
+    deadline: opt.DeadlineOpt = 600.0,
+    max_attempts: opt.MaxAttemptsOpt = 6,
+    max_tokens: opt.MaxTokensOpt = 4096,
+    chunk_chars: opt.ChunkCharsOpt = 12000,
 ) -> None:
     """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
     from extractor.batch import plan_batch, resume_lines, run_batch
 
     params = locals()
     if out is None:
-        raise usage_exit(
+        raise opt.usage_exit(
             UsageError("--out is required: name the JSONL file to write, e.g. --out out.jsonl")
         )
     try:
-        extractor = extractor_from(params)
+        extractor = opt.extractor_from(params)
         if engine is Engine.openai_batch:
             from extractor.openai_batch import RequestBuilder
 
             RequestBuilder(extractor)  # refuses a model the Batch API cannot run
         plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
     except UsageError as exc:
-        raise usage_exit(exc) from None
+        raise opt.usage_exit(exc) from None
     if resume:
         for line in resume_lines(plan):
             err.print(line)
@@ -149,7 +129,7 @@ def batch(
     try:
         summary = asyncio.run(go())
     except UsageError as exc:
-        raise usage_exit(exc) from None
+        raise opt.usage_exit(exc) from None
     except KeyboardInterrupt:
         err.print(f"interrupted: {out} holds every finished article; rerun with --resume")
         raise typer.Exit(130) from None

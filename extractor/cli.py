@@ -10,29 +10,9 @@ from typing import Annotated
 
 import typer
 
+from extractor import cli_options as opt
 from extractor.batch_cli import batch
-from extractor.cli_options import (
-    BaseUrlOpt,
-    CacheOpt,
-    ChunkCharsOpt,
-    DeadlineOpt,
-    DropUngroundedOpt,
-    FollowUpOpt,
-    MaxAttemptsOpt,
-    MaxRetriesOpt,
-    MaxTokensOpt,
-    ModelOpt,
-    ModeOpt,
-    NoCacheOpt,
-    OutputLanguageOpt,
-    PromptVersionOpt,
-    RecordOpt,
-    ReplayOpt,
-    TimeoutOpt,
-    err,
-    extractor_from,
-    usage_exit,
-)
+from extractor.cli_options import err
 from extractor.errors import ExtractorError, UsageError
 
 app = typer.Typer(
@@ -50,24 +30,24 @@ def extract(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSONL output (default: stdout).")
     ] = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    mode: ModeOpt = None,
-    prompt_version: PromptVersionOpt = None,
-    output_language: OutputLanguageOpt = None,
-    drop_ungrounded: DropUngroundedOpt = False,
-    follow_up_uncovered: FollowUpOpt = False,
-    cache: CacheOpt = None,
-    no_cache: NoCacheOpt = False,
-    record: RecordOpt = None,
-    replay: ReplayOpt = None,
+    model: opt.ModelOpt = None,
+    base_url: opt.BaseUrlOpt = None,
+    mode: opt.ModeOpt = None,
+    prompt_version: opt.PromptVersionOpt = None,
+    output_language: opt.OutputLanguageOpt = None,
+    drop_ungrounded: opt.DropUngroundedOpt = False,
+    follow_up_uncovered: opt.FollowUpOpt = False,
+    cache: opt.CacheOpt = None,
+    no_cache: opt.NoCacheOpt = False,
+    record: opt.RecordOpt = None,
+    replay: opt.ReplayOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Articles in flight at once.")] = 1,
-    max_retries: MaxRetriesOpt = 2,
-    timeout: TimeoutOpt = 120.0,
-    deadline: DeadlineOpt = 600.0,
-    max_attempts: MaxAttemptsOpt = 6,
-    max_tokens: MaxTokensOpt = 4096,
-    chunk_chars: ChunkCharsOpt = 12000,
+    max_retries: opt.MaxRetriesOpt = 2,
+    timeout: opt.TimeoutOpt = 120.0,
+    deadline: opt.DeadlineOpt = 600.0,
+    max_attempts: opt.MaxAttemptsOpt = 6,
+    max_tokens: opt.MaxTokensOpt = 4096,
+    chunk_chars: opt.ChunkCharsOpt = 12000,
 ) -> None:
     """Extract grounded records from articles: one JSONL line per input article, in order.
 
@@ -80,10 +60,10 @@ def extract(
     params = locals()
     try:
         items = iter(iter_articles(paths))  # checks that every path exists before anything runs
-        extractor = extractor_from(params)
+        extractor = opt.extractor_from(params)
         first = next(items, None)
     except UsageError as exc:
-        raise usage_exit(exc) from None
+        raise opt.usage_exit(exc) from None
     summary = Summary()
     writer = JsonlWriter(out)
 
@@ -109,7 +89,7 @@ app.command()(batch)
 
 
 @cache_app.command("stats")
-def cache_stats(cache: CacheOpt = None) -> None:
+def cache_stats(cache: opt.CacheOpt = None) -> None:
     """Entries and size of the response cache."""
     from extractor.cache import ResponseCache
 
@@ -120,7 +100,7 @@ def cache_stats(cache: CacheOpt = None) -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(cache: CacheOpt = None) -> None:
+def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
     from extractor.cache import ResponseCache
 
