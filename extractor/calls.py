@@ -17,7 +17,6 @@ from typing import Any
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.v2.core.function_calls import ResponseSchema
 from openai.types.chat import ChatCompletion
 
 from extractor.cache import ReplayStore, ResponseCache, request_key
@@ -38,7 +37,7 @@ class CallSettings:
     seed: int = 0
 
 
-class _SchemaOnce(ResponseSchema):
+class _SchemaOnce(instructor.ResponseSchema):
     """Generates the JSON schema once per class; instructor asks for it on every request.
 
     Generating it is about 7 ms of CPU, a third of all our own work per article, which is what
