@@ -9,8 +9,8 @@
    expired or cancelled, with a progress bar. The batch id is kept in `OUT.batch.json`, so a
    killed poller re-attaches with `--resume` instead of paying twice.
 3. Download the output and error files, stream the input again, and for each article parse
-   every chunk's answer with instructor into an `ExtractionDraft`, ground the drafts with the
-   pipeline's `Grounder` and write the usual `ArticleResult` lines.
+   every chunk's answer with instructor into an `ExtractionDraft`, then ground, merge and
+   write the usual `ArticleResult` lines through the same `Extractor` steps as the async engine.
 
 Articles longer than one chunk are submitted as one line per chunk and merged like the async
 engine merges them. Differences from the async engine: no re-ask (an invalid answer is that
