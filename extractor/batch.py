@@ -452,19 +452,21 @@ async def run_batch(
     overwrite: bool = False,
     limiter: RateLimiter | None = None,
     plan: BatchPlan | None = None,
+    summary: Summary | None = None,
 ) -> Summary:
     """Run every article of `input_path` not yet done in `out_path`; see the module docstring.
 
     Pass `limiter` to share one across runs or to inspect its waits; otherwise `rpm`/`tpm`
     build one. Pass a `plan` from `plan_batch` to skip planning (it repairs the output).
-    The progress bar goes to stderr, by default only when that is a terminal.
+    Pass a `summary` to read it even when the run is interrupted. The progress bar goes to
+    stderr, by default only when that is a terminal.
     """
     if concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
     plan = plan or plan_batch(input_path, Path(out_path), resume=resume, overwrite=overwrite)
     limiter = limiter or RateLimiter(rpm, tpm)
     limit_extractor(extractor, limiter)
-    summary = Summary()
+    summary = summary if summary is not None else Summary()
     writer = JsonlWriter(plan.out, append=True)
     todo = (item for item in iter_articles(plan.paths) if item.id not in plan.output.done)
 

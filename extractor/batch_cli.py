@@ -8,16 +8,13 @@ from __future__ import annotations
 import asyncio
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from extractor import cli_options as opt
 from extractor.cli_options import err
 from extractor.errors import UsageError
-
-if TYPE_CHECKING:
-    from extractor.output import Summary
 
 
 class Engine(StrEnum):
@@ -78,6 +75,7 @@ def batch(
 ) -> None:
     """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
     from extractor.batch import plan_batch, resume_lines, run_batch
+    from extractor.output import Summary
 
     params = locals()
     if out is None:
@@ -96,6 +94,8 @@ def batch(
     if resume:
         for line in resume_lines(plan):
             err.print(line)
+
+    summary = Summary()  # filled as articles finish, so an interrupted run can report it
 
     async def go() -> Summary:
         try:
@@ -122,6 +122,7 @@ def batch(
                 tpm=tpm,
                 progress=progress,
                 plan=plan,
+                summary=summary,
             )
         finally:
             await extractor.aclose()
@@ -131,7 +132,12 @@ def batch(
     except UsageError as exc:
         raise opt.usage_exit(exc) from None
     except KeyboardInterrupt:
-        err.print(f"interrupted: {out} holds every finished article; rerun with --resume")
+        if engine is Engine.openai_batch:
+            err.print("interrupted: the batch goes on at the server; --resume re-attaches to it")
+        else:
+            for line in summary.lines():
+                err.print(line)
+            err.print(f"interrupted: {out} holds every finished article; rerun with --resume")
         raise typer.Exit(130) from None
     for line in summary.lines():
         err.print(line)

@@ -307,3 +307,40 @@ def test_kill_9_leaves_a_file_that_resume_completes(fake, run_cli, tmp_path):
     ids = ids_of(out)
     assert sorted(ids) == sorted(ALL_IDS) and len(ids) == len(set(ids))
     assert json.loads(out.read_text().splitlines()[0])["error"] is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGINT")
+def test_ctrl_c_reports_what_is_done_and_exits_130(fake, run_cli, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with fake(default=ANSWER, latency=0.2) as server:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from extractor.cli import main; sys.argv[0] = 'extractor'; main()",
+                "batch",
+                str(ARTICLES),
+                "--out",
+                str(out),
+                "--concurrency",
+                "1",
+                *model_args(server),
+            ],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+            not out.exists() or out.read_bytes().count(b"\n") < 3
+        ):
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        done = len(read_jsonl(out))
+        result = run_cli(ARTICLES, "--out", out, "--resume", *model_args(server))
+    assert child.returncode == 130
+    assert f"articles: {done} ({done} ok, 0 failed)" in stderr
+    assert "rerun with --resume" in stderr
+    assert result.exit_code == 0 and f"{done} articles already done" in result.output
+    assert sorted(ids_of(out)) == sorted(ALL_IDS)
