@@ -147,3 +147,18 @@ def test_uncovered_numbers_are_reported_and_can_be_followed_up(fake):
     assert [f.value for f in followed.figures if f.text == "30"] == [30]
     assert "30" not in followed.uncovered_figures
     assert followed.usage.requests == 2
+
+
+def test_follow_up_sends_the_chunk_that_holds_the_missing_number(fake):
+    from extractor.cleaning import clean
+
+    options = {"chunk_chars": 800, "follow_up_uncovered": True}
+    chunks = Extractor(Options(model="baseline", **options)).chunks(clean(SEED_000))
+    assert "30 getötete" not in chunks[0].text  # the number sits in a later chunk
+    answers = [{"content": scripted("answer_000.json")}] * len(chunks)
+    with fake(*answers, {"content": scripted("answer_followup.json")}) as server:
+        followed = run_article(server, **options)
+        follow_up = server.requests[-1]["messages"]
+    assert "- 30" in follow_up[-1]["content"]
+    assert "30 getötete" in follow_up[-2]["content"]
+    assert followed.usage.requests == len(chunks) + 1
