@@ -79,8 +79,7 @@ def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | LoadFailure
 
 def _iter_paths(paths: list[Path]) -> Iterator[Article | LoadFailure]:
     for path in paths:
-        files = _walk(path) if path.is_dir() else [path]
-        for file in files:
+        for file in input_files(path):
             if file.suffix.lower() == ".jsonl":
                 yield from _iter_jsonl(file)
             else:
@@ -90,9 +89,12 @@ def _iter_paths(paths: list[Path]) -> Iterator[Article | LoadFailure]:
                     yield LoadFailure(file.stem, str(file), e)
 
 
-def _walk(directory: Path) -> list[Path]:
+def input_files(path: Path) -> list[Path]:
+    """The files `iter_articles` reads for one path: itself, or a folder's article files."""
+    if not path.is_dir():
+        return [path]
     found = []
-    for root, dirs, files in os.walk(directory):
+    for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [
             Path(root, f)

@@ -40,7 +40,7 @@ from typing import Any
 
 from openai.types.chat import ChatCompletion
 
-from extractor.articles import MAX_BYTES, Article, LoadFailure, _walk, iter_articles
+from extractor.articles import MAX_BYTES, Article, LoadFailure, input_files, iter_articles
 from extractor.errors import UsageError
 from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Extractor
@@ -183,7 +183,7 @@ def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
     one; a file's stem otherwise.
     """
     for path in paths:
-        for file in _walk(path) if path.is_dir() else [path]:
+        for file in input_files(path):
             if file.suffix.lower() != ".jsonl":
                 yield file.stem, str(file)
                 continue
