@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openai
 from openai.types.chat import ChatCompletion
 
 from extractor.articles import Article, LoadFailure, iter_articles
@@ -40,6 +41,7 @@ from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Drafts, Extracted, Extractor
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
+from extractor.transport import RetryPolicy, call_with_retries
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -48,6 +50,7 @@ MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Batch API prices are half the synchronous ones
 BATCH_PRICE_FACTOR = 0.5
+DEFAULT_POLICY = RetryPolicy()
 
 
 @dataclass
@@ -72,6 +75,7 @@ class RequestBuilder:
             )
         self.mode = caller.provider.mode
         self.settings = caller.settings
+        self.policy = caller.policy  # also for uploads, polls and downloads
         self._handle = handle_response_model
         self.response_model, _ = handle_response_model(RESPONSE_MODEL, mode=self.mode)
 
@@ -97,7 +101,6 @@ class RequestBuilder:
 
 
 def _client(extractor: Extractor) -> Any:
-    import openai
 
     spec, opts = extractor.spec, extractor.options
     key = os.environ.get("OPENAI_API_KEY")
@@ -110,8 +113,22 @@ def _client(extractor: Extractor) -> Any:
         api_key=key or "not-needed",
         base_url=spec.base_url,
         timeout=opts.timeout_s,
-        max_retries=max(0, opts.max_attempts - 1),  # uploads and polls: the client retries
+        max_retries=0,  # tenacity retries, with the run's policy (see _call)
     )
+
+
+async def _call(policy: RetryPolicy, method: Any, *args: Any, **kwargs: Any) -> Any:
+    """One Batch API call, retried on 429/5xx/timeouts like the async engine's requests."""
+
+    async def attempt() -> Any:
+        return await method(*args, **kwargs)
+
+    try:
+        return await call_with_retries(attempt, policy)
+    except openai.APIStatusError as exc:  # not worth retrying: 400, 401, 404 ...
+        raise ModelError(
+            f"the Batch API refused the request: HTTP {exc.status_code}: {exc.message}"
+        ) from exc
 
 
 def _items(plan: BatchPlan) -> Iterator[tuple[int, Article | LoadFailure]]:
@@ -162,7 +179,13 @@ def state_path(out: Path) -> Path:
 
 
 async def submit_or_attach(
-    client: Any, plan: BatchPlan, requests: Path, *, resume: bool, log: Any
+    client: Any,
+    plan: BatchPlan,
+    requests: Path,
+    *,
+    resume: bool,
+    log: Any,
+    policy: RetryPolicy = DEFAULT_POLICY,
 ) -> str:
     """The batch id: the one recorded for these exact requests when resuming, else a new one."""
     state_file = state_path(plan.out)
@@ -175,8 +198,10 @@ async def submit_or_attach(
         if state.get("requests_sha256") == digest and state.get("batch_id"):
             log(f"re-attaching to batch {state['batch_id']}")
             return str(state["batch_id"])
-    uploaded = await client.files.create(file=requests, purpose="batch")
-    batch = await client.batches.create(
+    uploaded = await _call(policy, client.files.create, file=requests, purpose="batch")
+    batch = await _call(
+        policy,
+        client.batches.create,
         input_file_id=uploaded.id,
         endpoint=ENDPOINT,
         completion_window="24h",
@@ -190,12 +215,18 @@ async def submit_or_attach(
 
 
 async def poll(
-    client: Any, batch_id: str, *, interval: float, total: int, progress: bool | None
+    client: Any,
+    batch_id: str,
+    *,
+    interval: float,
+    total: int,
+    progress: bool | None,
+    policy: RetryPolicy = DEFAULT_POLICY,
 ) -> Any:
     """Wait for a terminal status, showing completed/total requests."""
     with BatchProgress(total, enabled=progress, description=f"batch {batch_id}") as bar:
         while True:
-            batch = await client.batches.retrieve(batch_id)
+            batch = await _call(policy, client.batches.retrieve, batch_id)
             counts = batch.request_counts
             if counts is not None:
                 bar.update(completed=counts.completed + counts.failed, total=counts.total or total)
@@ -204,15 +235,21 @@ async def poll(
             await asyncio.sleep(interval)
 
 
-async def _download(client: Any, file_id: str | None, path: Path) -> dict[str, int]:
+async def _download(
+    client: Any, file_id: str | None, path: Path, policy: RetryPolicy = DEFAULT_POLICY
+) -> dict[str, int]:
     """Stream a result file to disk; return custom_id -> byte offset of its line."""
     offsets: dict[str, int] = {}
     if not file_id:
         return offsets
-    async with client.files.with_streaming_response.content(file_id) as response:
-        with path.open("wb") as f:
-            async for block in response.iter_bytes():
-                f.write(block)
+
+    async def fetch() -> None:  # a failed attempt starts the file again
+        async with client.files.with_streaming_response.content(file_id) as response:
+            with path.open("wb") as f:
+                async for block in response.iter_bytes():
+                    f.write(block)
+
+    await _call(policy, fetch)
     with path.open("rb") as f:
         offset = 0
         for line in f:
@@ -227,9 +264,15 @@ async def _download(client: Any, file_id: str | None, path: Path) -> dict[str, i
 class _Answers:
     """Each custom_id's answer line, read from the downloaded files on demand."""
 
-    def __init__(self, files: list[tuple[Path, dict[str, int]]], batch: Any) -> None:
+    def __init__(
+        self,
+        files: list[tuple[Path, dict[str, int]]],
+        batch: Any,
+        failure: ExtractorError | None = None,
+    ) -> None:
         self.files = files
         self.batch = batch
+        self.failure = failure  # the job as a whole failed: no article has an answer
         self._handles = [path.open("rb") if offsets else None for path, offsets in files]
 
     def get(self, custom_id: str) -> dict[str, Any] | None:
@@ -287,6 +330,8 @@ def _parse_answer(
     from extractor.errors import OutputInvalidError
 
     where = f"chunk {k + 1} of {chunks}: " if chunks > 1 else ""
+    if answers.failure is not None:
+        raise answers.failure
     line = answers.get(custom_id)
     if line is None:
         raise ModelError(where + _missing_message(answers.batch))
@@ -332,34 +377,48 @@ async def run_openai_batch(
     plan: BatchPlan | None = None,
     log: Any = None,
 ) -> Summary:
-    """Submit, wait for and write one Batch API job; see the module docstring."""
+    """Submit, wait for and write one Batch API job; see the module docstring.
+
+    If the job itself fails (upload, submission, polling or download after retries), every
+    article gets an error line saying why, and `OUT.batch.json` is kept, so that `--resume`
+    re-attaches to a batch that was submitted instead of paying for it twice.
+    """
     request = RequestBuilder(extractor)
     plan = plan or plan_batch(input_path, Path(out_path), resume=resume, overwrite=overwrite)
     say = log or (lambda message: None)
     summary = Summary()
     client = _client(extractor)
+    policy = request.policy
+
+    async def run_job(work: Path, requests: Path, lines: int) -> _Answers:
+        batch_id = await submit_or_attach(
+            client, plan, requests, resume=resume, log=say, policy=policy
+        )
+        batch = await poll(
+            client, batch_id, interval=poll_interval, total=lines, progress=progress, policy=policy
+        )
+        say(f"batch {batch_id} {batch.status}")
+        outputs, errors = work / "output.jsonl", work / "errors.jsonl"
+        return _Answers(
+            [
+                (outputs, await _download(client, batch.output_file_id, outputs, policy)),
+                (errors, await _download(client, batch.error_file_id, errors, policy)),
+            ],
+            batch,
+        )
+
     try:
         with tempfile.TemporaryDirectory(prefix="extractor-batch-") as tmp:
             work = Path(tmp)
             requests = work / "requests.jsonl"
             lines = write_requests(plan, request, requests)
-            batch = None
             answers = _Answers([], None)
             if lines:
-                batch_id = await submit_or_attach(client, plan, requests, resume=resume, log=say)
-                batch = await poll(
-                    client, batch_id, interval=poll_interval, total=lines, progress=progress
-                )
-                say(f"batch {batch_id} {batch.status}")
-                outputs = work / "output.jsonl"
-                errors = work / "errors.jsonl"
-                answers = _Answers(
-                    [
-                        (outputs, await _download(client, batch.output_file_id, outputs)),
-                        (errors, await _download(client, batch.error_file_id, errors)),
-                    ],
-                    batch,
-                )
+                try:
+                    answers = await run_job(work, requests, lines)
+                except ExtractorError as exc:
+                    say(f"the batch job failed: {exc}")
+                    answers = _Answers([], None, failure=exc)
             writer = JsonlWriter(plan.out, append=True)
             try:
                 for n, item in _items(plan):
@@ -372,7 +431,8 @@ async def run_openai_batch(
             finally:
                 writer.close()
                 answers.close()
-        state_path(plan.out).unlink(missing_ok=True)
+        if answers.failure is None:
+            state_path(plan.out).unlink(missing_ok=True)
     finally:
         await client.close()
     return summary

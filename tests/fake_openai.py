@@ -80,6 +80,9 @@ class FakeOpenAI:
     out, `default` answers, or (default None) a 500 saying the script ran out. `latency` is added
     to every request; `fail_every=N` turns every Nth chat request / batch line into a 500 without
     consuming a step, so a retry gets the step the failed request would have had.
+    `control_failures={"GET /v1/batches/": 2}` answers the first 2 requests whose
+    "METHOD path" starts so (files and batches endpoints) with a 503 asking to retry after
+    10 ms; `control_failed` lists them.
     """
 
     def __init__(
@@ -90,12 +93,15 @@ class FakeOpenAI:
         latency: float = 0.0,
         fail_every: int | None = None,
         batch_polls_until_done: int = 2,
+        control_failures: dict[str, int] | None = None,
     ) -> None:
         self.steps: list[Step] = list(steps or [])
         self.default = default
         self.latency = latency
         self.fail_every = fail_every
         self.batch_polls_until_done = batch_polls_until_done
+        self.control_failures = dict(control_failures or {})
+        self.control_failed: list[str] = []
         self.requests: list[dict] = []
         self.files: dict[str, dict[str, Any]] = {}  # id -> {"meta": FileObject dict, "data": bytes}
         self.batches: dict[str, dict[str, Any]] = {}  # id -> Batch dict
@@ -359,6 +365,8 @@ class FakeOpenAI:
 
     def _route(self, method: str, path: str, headers: Any, raw: bytes) -> _Reply:
         path = path.split("?", 1)[0].rstrip("/")
+        if path != "/v1/chat/completions" and (failure := self._control_failure(method, path)):
+            return failure
         try:
             if method == "POST" and path == "/v1/chat/completions":
                 return self._chat_reply(json.loads(raw or b"{}"))
@@ -394,6 +402,17 @@ class FakeOpenAI:
         except (ValueError, KeyError) as exc:
             return _Reply(400, error_body(400, f"FakeOpenAI could not parse request: {exc}"))
         return _Reply(404, error_body(404, f"FakeOpenAI has no route for {method} {path}"))
+
+    def _control_failure(self, method: str, path: str) -> _Reply | None:
+        call = f"{method} {path}"
+        with self._lock:
+            for prefix, left in self.control_failures.items():
+                if left > 0 and call.startswith(prefix):
+                    self.control_failures[prefix] = left - 1
+                    self.control_failed.append(call)
+                    body = error_body(503, f"FakeOpenAI injected failure: {call}")
+                    return _Reply(503, body, headers={"retry-after-ms": "10"})
+        return None
 
 
 def _tool_name(request: dict[str, Any]) -> str:

@@ -114,6 +114,17 @@ def test_failed_lines_become_errors_and_resume_resubmits_only_them(fake, tmp_pat
     assert len(lines) == 6 and all(line["error"] is None for line in lines)
 
 
+def test_upload_poll_and_download_failures_are_retried(fake, tmp_path):
+    out = tmp_path / "out.jsonl"
+    failures = {"POST /v1/files": 1, "POST /v1/batches": 1, "GET /v1/batches/": 2}
+    failures["GET /v1/files/"] = 1
+    with fake(default=ANSWER, control_failures=failures) as server:
+        summary = run_engine(server, first_lines(tmp_path, 2), out)
+        failed = list(server.control_failed)
+    assert len(failed) == 5 and failed[-1].endswith("/content")
+    assert summary.ok == 2 and len(read_jsonl(out)) == 2
+
+
 def test_long_article_is_one_line_per_chunk_and_merged(fake, tmp_path):
     out = tmp_path / "out.jsonl"
     with fake(default=ANSWER) as server:
@@ -191,3 +202,29 @@ def test_cli_round_trip_exit_codes(fake, cli, tmp_path):
     assert result.exit_code == 1  # lines 7 and 14 failed: no retry inside a batch
     assert "articles: 20 (18 ok, 2 failed" in result.output
     assert len(read_jsonl(out)) == 20
+
+
+def test_a_failed_job_writes_every_article_as_an_error_and_resume_reattaches(fake, tmp_path):
+    out = tmp_path / "out.jsonl"
+    src = first_lines(tmp_path, 3)
+    with fake(default=ANSWER, control_failures={"GET /v1/batches/": 99}) as server:
+        failed = run_engine(server, src, out, max_attempts=2)
+        server.control_failures.clear()  # the server recovers
+        resumed = run_engine(server, src, out, resume=True)
+        batches = len(server.batches)
+    assert failed.failed == 3
+    assert batches == 1  # the submitted batch was re-attached, not paid for twice
+    assert resumed.ok == 3
+    lines = read_jsonl(out)
+    assert len(lines) == 3 and all(line["error"] is None for line in lines)
+    assert not state_path(out).exists()
+
+
+def test_a_refused_submission_says_why_on_every_line(fake, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with fake(default=ANSWER) as server:
+        server.control_failures = {"POST /v1/batches": 1}
+        summary = run_engine(server, first_lines(tmp_path, 2), out, max_attempts=1)
+    lines = read_jsonl(out)
+    assert summary.failed == 2 and len(lines) == 2
+    assert all("HTTP 503" in line["error"]["message"] for line in lines)
