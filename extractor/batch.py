@@ -40,12 +40,12 @@ from typing import Any
 
 from openai.types.chat import ChatCompletion
 
-from extractor.articles import MAX_BYTES, Article, LoadFailure, input_files, iter_articles
+from extractor.articles import MAX_BYTES, input_files, iter_articles
 from extractor.errors import UsageError
 from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Extractor
-from extractor.records import ArticleError, ArticleResult
-from extractor.runner import failure_result
+from extractor.records import ArticleResult
+from extractor.runner import result_for
 
 PathsArg = str | Path | Sequence[str | Path]
 
@@ -474,7 +474,7 @@ async def run_batch(
         # Each worker pulls the next article itself: no hop through a dispatcher task, so a
         # slot is refilled the moment it frees. The generator is only advanced between awaits.
         for item in todo:
-            result = await _result_for(extractor, item)
+            result = await result_for(extractor, item)
             writer.write(result)
             summary.add(result)
             bar.advance(result)
@@ -488,15 +488,3 @@ async def run_batch(
         writer.close()
     return summary
 
-
-async def _result_for(extractor: Extractor, item: Article | LoadFailure) -> ArticleResult:
-    if isinstance(item, LoadFailure):
-        return failure_result(item, extractor.model_label)
-    try:
-        return await extractor.run_article(item)
-    except Exception as exc:  # a bug must cost one article, not the night's run
-        return ArticleResult(
-            article_id=item.id,
-            model=extractor.model_label,
-            error=ArticleError(kind="internal", message=f"{type(exc).__name__}: {exc}"),
-        )

@@ -19,20 +19,28 @@ def failure_result(failure: LoadFailure, model: str) -> ArticleResult:
     )
 
 
+async def result_for(extractor: Extractor, item: Article | LoadFailure) -> ArticleResult:
+    """The one result line for one input item, whatever happens."""
+    if isinstance(item, LoadFailure):
+        return failure_result(item, extractor.model_label)
+    try:
+        return await extractor.run_article(item)
+    except Exception as exc:  # a bug must cost one article, not the whole run
+        return ArticleResult(
+            article_id=item.id,
+            model=extractor.model_label,
+            error=ArticleError(kind="internal", message=f"{type(exc).__name__}: {exc}"),
+        )
+
+
 async def run_in_order(
     extractor: Extractor, items: Iterable[Article | LoadFailure], concurrency: int = 1
 ) -> AsyncIterator[ArticleResult]:
     """At most `concurrency` articles in flight; never more than that read ahead."""
     pending: deque[asyncio.Task[ArticleResult]] = deque()
-
-    async def done(item: Article | LoadFailure) -> ArticleResult:
-        if isinstance(item, LoadFailure):
-            return failure_result(item, extractor.model_label)
-        return await extractor.run_article(item)
-
     try:
         for item in items:
-            pending.append(asyncio.create_task(done(item)))
+            pending.append(asyncio.create_task(result_for(extractor, item)))
             if len(pending) >= max(1, concurrency):
                 yield await pending.popleft()
         while pending:
