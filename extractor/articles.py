@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from extractor.cleaning import clean
 from extractor.errors import InputError, UsageError
@@ -269,6 +269,53 @@ class _LineError(Exception):
         self.error = error
 
 
+def _id_of(obj: dict[str, Any]) -> str | None:
+    """A JSONL article's id: a non-empty string or an integer, as a string."""
+    raw = obj.get("id")
+    return str(raw) if isinstance(raw, str | int) and str(raw).strip() else None
+
+
+def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
+    """(id, where) of every item `iter_articles` yields, without reading the texts into
+    articles (no HTML parsing, no language detection): for checking ids before a long run."""
+    for path in paths:
+        for file in input_files(path):
+            if file.suffix.lower() == ".jsonl":
+                yield from _jsonl_ids(file)
+            else:
+                yield file.stem, str(file)
+
+
+def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
+    """`_iter_jsonl`'s ids: the line's "id", else `file:line`; the file's stem if no lines."""
+    try:
+        f = path.open("rb")
+    except OSError:
+        yield path.stem, str(path)
+        return
+    with f:
+        found = 0
+        for lineno, line in enumerate(iter(lambda: f.readline(MAX_BYTES + 1), b""), 1):
+            where = f"{path}:{lineno}"
+            if len(line) > MAX_BYTES and not line.endswith(b"\n"):
+                _skip_rest_of_line(f)
+                found += 1
+                yield where, where
+            elif line.strip():
+                found += 1
+                yield _line_id(line) or where, where
+    if not found:
+        yield path.stem, str(path)
+
+
+def _line_id(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return _id_of(obj) if isinstance(obj, dict) else None
+
+
 def _skip_rest_of_line(f: BinaryIO) -> int:
     skipped = 0
     while chunk := f.readline(MAX_BYTES):
@@ -288,8 +335,7 @@ def _parse_jsonl_line(line: bytes, where: str) -> Article:
         raise _LineError(None, InputError(f"line {where} is not JSON ({e.msg}); {fix}")) from e
     if not isinstance(obj, dict):
         raise _LineError(None, InputError(f"line {where} is not a JSON object; {fix}"))
-    raw_id = obj.get("id")
-    article_id = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id).strip() else None
+    article_id = _id_of(obj)
     problem = None
     if article_id is None:
         problem = 'has no "id" (a non-empty string)'

@@ -33,14 +33,14 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openai.types.chat import ChatCompletion
 
-from extractor.articles import MAX_BYTES, input_files, iter_articles
+from extractor.articles import iter_articles, iter_ids
 from extractor.errors import UsageError
 from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Extractor
@@ -174,58 +174,6 @@ def as_paths(inputs: PathsArg) -> list[Path]:
     if isinstance(inputs, str | Path):
         return [Path(inputs)]
     return [Path(p) for p in inputs]
-
-
-def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
-    """(article id, where) for every article `iter_articles` would yield, without the texts.
-
-    Follows `iter_articles`' id rules: a JSONL line's "id", or `file:line` for a line without
-    one; a file's stem otherwise.
-    """
-    for path in paths:
-        for file in input_files(path):
-            if file.suffix.lower() != ".jsonl":
-                yield file.stem, str(file)
-                continue
-            yield from _jsonl_ids(file)
-
-
-def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
-    try:
-        f = path.open("rb")
-    except OSError:
-        yield path.stem, str(path)
-        return
-    with f:
-        found = 0
-        for lineno, line in enumerate(_lines(f), 1):
-            if not line.strip():
-                continue
-            found += 1
-            where = f"{path}:{lineno}"
-            yield _line_id(line) or where, where
-    if not found:
-        yield path.stem, str(path)
-
-
-def _lines(f: Any) -> Iterator[bytes]:
-    """Lines, with an over-long line cut to its first MAX_BYTES (the id is near the start)."""
-    while line := f.readline(MAX_BYTES + 1):
-        if len(line) > MAX_BYTES and not line.endswith(b"\n"):
-            while (rest := f.readline(MAX_BYTES)) and not rest.endswith(b"\n"):
-                pass
-            yield b"{}"  # too large: iter_articles names it by file:line
-            continue
-        yield line
-
-
-def _line_id(line: bytes) -> str | None:
-    try:
-        obj = json.loads(line.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    raw = obj.get("id") if isinstance(obj, dict) else None
-    return str(raw) if isinstance(raw, str | int) and str(raw).strip() else None
 
 
 def scan_input(paths: Sequence[Path]) -> set[str]:
@@ -487,4 +435,3 @@ async def run_batch(
     finally:
         writer.close()
     return summary
-

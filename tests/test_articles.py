@@ -199,3 +199,10 @@ def test_language_of_markup_is_detected_on_cleaned_text() -> None:
 def test_language_of_too_short_text_is_unknown() -> None:
     assert detect_language((DATA / "short.txt").read_text(encoding="utf-8")) is None
     assert load_article(DATA / "short.txt").language is None
+
+
+@pytest.mark.parametrize("max_bytes", [articles.MAX_BYTES, 150])  # 150: line 1 is too large
+def test_iter_ids_agrees_with_iter_articles(monkeypatch: pytest.MonkeyPatch, max_bytes) -> None:
+    monkeypatch.setattr(articles, "MAX_BYTES", max_bytes)
+    inputs = [DATA]  # the tree, every JSONL problem line, binary, empty and HTML files
+    assert [i for i, _ in articles.iter_ids(inputs)] == [a.id for a in iter_articles(inputs)]

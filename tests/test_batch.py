@@ -19,8 +19,7 @@ import pytest
 from conftest import DATA, ROOT, read_jsonl, scripted
 from fake_openai import Step
 
-from extractor.articles import iter_articles
-from extractor.batch import RateLimiter, iter_ids, plan_batch, run_batch
+from extractor.batch import RateLimiter, plan_batch, run_batch
 from extractor.errors import UsageError
 from extractor.pipeline import Extractor, Options
 
@@ -257,11 +256,6 @@ def test_rate_limits_must_be_positive():
 
 
 # --- planning --------------------------------------------------------------------------------
-
-
-def test_iter_ids_agrees_with_iter_articles():
-    tree = DATA / "articles"
-    assert [i for i, _ in iter_ids([tree])] == [a.id for a in iter_articles([tree])]
 
 
 def test_plan_counts_what_is_left(tmp_path):
