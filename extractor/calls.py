@@ -21,7 +21,7 @@ from openai.types.chat import ChatCompletion
 
 from extractor.cache import ReplayStore, ResponseCache, request_key
 from extractor.errors import ExtractorError, ModelError, OutputInvalidError
-from extractor.providers import Provider
+from extractor.providers import ModelSpec, Provider
 from extractor.records import ExtractionDraft, Usage
 from extractor.transport import RetryPolicy, call_with_retries
 
@@ -164,19 +164,24 @@ class ModelCaller:
             self.record.save(key, describe=describe, request=request, response=raw)
         completion = ChatCompletion.model_validate(raw)
         if usage is not None:
-            usage.requests += 1
             usage.latency_s += time.monotonic() - started
             usage.cached += cached
-            if completion.usage is not None:
-                # tokens are what the answer took; a cached answer costs nothing now
-                usage.prompt_tokens += completion.usage.prompt_tokens
-                usage.completion_tokens += completion.usage.completion_tokens
-                usage.total_tokens += completion.usage.total_tokens
-                if not cached:
-                    usage.cost_usd += spec.cost(
-                        completion.usage.prompt_tokens, completion.usage.completion_tokens
-                    )
+            # tokens are what the answer took; a cached answer costs nothing now
+            count_answer(usage, completion, spec, price_factor=0.0 if cached else 1.0)
         return completion
+
+
+def count_answer(
+    usage: Usage, completion: ChatCompletion, spec: ModelSpec, *, price_factor: float = 1.0
+) -> None:
+    """Add one answer to `usage`: a request, its tokens, and its list price times the factor."""
+    usage.requests += 1
+    if completion.usage is not None:
+        u = completion.usage
+        usage.prompt_tokens += u.prompt_tokens
+        usage.completion_tokens += u.completion_tokens
+        usage.total_tokens += u.total_tokens
+        usage.cost_usd += spec.cost(u.prompt_tokens, u.completion_tokens) * price_factor
 
 
 def _with_usage(exc: ExtractorError, usage: Usage) -> ExtractorError:

@@ -35,7 +35,7 @@ from openai.types.chat import ChatCompletion
 
 from extractor.articles import Article, LoadFailure, iter_articles
 from extractor.batch import BatchPlan, BatchProgress, PathsArg, plan_batch
-from extractor.calls import RESPONSE_MODEL
+from extractor.calls import RESPONSE_MODEL, count_answer
 from extractor.errors import ConfigError, ExtractorError, ModelError, UsageError
 from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Drafts, Extracted, Extractor
@@ -346,15 +346,7 @@ def _parse_answer(
             "rerun with --resume to submit it again"
         )
     completion = ChatCompletion.model_validate(body)
-    usage.requests += 1
-    if completion.usage is not None:
-        u = completion.usage
-        usage.prompt_tokens += u.prompt_tokens
-        usage.completion_tokens += u.completion_tokens
-        usage.total_tokens += u.total_tokens
-        usage.cost_usd += (
-            extractor.spec.cost(u.prompt_tokens, u.completion_tokens) * BATCH_PRICE_FACTOR
-        )
+    count_answer(usage, completion, extractor.spec, price_factor=BATCH_PRICE_FACTOR)
     try:
         return request.parse(completion)
     except Exception as exc:  # validation, truncation, bad JSON: no re-ask in batch mode
