@@ -36,9 +36,10 @@ from openai.types.chat import ChatCompletion
 from extractor.articles import Article, LoadFailure, iter_articles
 from extractor.batch import BatchPlan, BatchProgress, PathsArg, plan_batch
 from extractor.calls import RESPONSE_MODEL, count_answer
-from extractor.errors import ConfigError, ExtractorError, ModelError, UsageError
+from extractor.errors import ExtractorError, ModelError, UsageError
 from extractor.output import JsonlWriter, Summary
 from extractor.pipeline import Drafts, Extracted, Extractor
+from extractor.providers import OpenAIProvider
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
 from extractor.transport import RetryPolicy, call_with_retries
@@ -63,7 +64,7 @@ class RequestBuilder:
         from instructor.processing import handle_response_model
 
         caller = self.extractor.caller
-        if caller is None or self.extractor.spec.provider != "openai":
+        if caller is None or not isinstance(caller.provider, OpenAIProvider):
             raise UsageError(
                 f"--engine openai-batch needs --model openai:<name>, not "
                 f"{self.extractor.model_label}; use --engine async for other models"
@@ -76,6 +77,7 @@ class RequestBuilder:
         self.mode = caller.provider.mode
         self.settings = caller.settings
         self.policy = caller.policy  # also for uploads, polls and downloads
+        self.provider = caller.provider  # its client talks to the files and batches endpoints
         self._handle = handle_response_model
         self.response_model, _ = handle_response_model(RESPONSE_MODEL, mode=self.mode)
 
@@ -98,23 +100,6 @@ class RequestBuilder:
             completion, response_model=self.response_model, stream=False, mode=self.mode
         )
         return ExtractionDraft.model_validate(draft.model_dump())
-
-
-def _client(extractor: Extractor) -> Any:
-
-    spec, opts = extractor.spec, extractor.options
-    key = os.environ.get("OPENAI_API_KEY")
-    if not key and not spec.base_url:
-        raise ConfigError(
-            "OPENAI_API_KEY is not set: export it, or pass --base-url for a server that "
-            "implements the Batch API"
-        )
-    return openai.AsyncOpenAI(
-        api_key=key or "not-needed",
-        base_url=spec.base_url,
-        timeout=opts.timeout_s,
-        max_retries=0,  # tenacity retries, with the run's policy (see _call)
-    )
 
 
 async def _call(policy: RetryPolicy, method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -373,13 +358,14 @@ async def run_openai_batch(
 
     If the job itself fails (upload, submission, polling or download after retries), every
     article gets an error line saying why, and `OUT.batch.json` is kept, so that `--resume`
-    re-attaches to a batch that was submitted instead of paying for it twice.
+    re-attaches to a batch that was submitted instead of paying for it twice. It talks through
+    the extractor's own OpenAI client; close the extractor (`aclose`) when done.
     """
     request = RequestBuilder(extractor)
     plan = plan or plan_batch(input_path, Path(out_path), resume=resume, overwrite=overwrite)
     say = log or (lambda message: None)
     summary = Summary()
-    client = _client(extractor)
+    client = request.provider.client()  # closed with the extractor
     policy = request.policy
 
     async def run_job(work: Path, requests: Path, lines: int) -> _Answers:
@@ -399,32 +385,29 @@ async def run_openai_batch(
             batch,
         )
 
-    try:
-        with tempfile.TemporaryDirectory(prefix="extractor-batch-") as tmp:
-            work = Path(tmp)
-            requests = work / "requests.jsonl"
-            lines = write_requests(plan, request, requests)
-            answers = _Answers([], None)
-            if lines:
-                try:
-                    answers = await run_job(work, requests, lines)
-                except ExtractorError as exc:
-                    say(f"the batch job failed: {exc}")
-                    answers = _Answers([], None, failure=exc)
-            writer = JsonlWriter(plan.out, append=True)
+    with tempfile.TemporaryDirectory(prefix="extractor-batch-") as tmp:
+        work = Path(tmp)
+        requests = work / "requests.jsonl"
+        lines = write_requests(plan, request, requests)
+        answers = _Answers([], None)
+        if lines:
             try:
-                for n, item in _items(plan):
-                    if isinstance(item, LoadFailure):
-                        result = failure_result(item, extractor.model_label)
-                    else:
-                        result = article_result(extractor, request, n, item, answers)
-                    writer.write(result)
-                    summary.add(result)
-            finally:
-                writer.close()
-                answers.close()
-        if answers.failure is None:
-            state_path(plan.out).unlink(missing_ok=True)
-    finally:
-        await client.close()
+                answers = await run_job(work, requests, lines)
+            except ExtractorError as exc:
+                say(f"the batch job failed: {exc}")
+                answers = _Answers([], None, failure=exc)
+        writer = JsonlWriter(plan.out, append=True)
+        try:
+            for n, item in _items(plan):
+                if isinstance(item, LoadFailure):
+                    result = failure_result(item, extractor.model_label)
+                else:
+                    result = article_result(extractor, request, n, item, answers)
+                writer.write(result)
+                summary.add(result)
+        finally:
+            writer.close()
+            answers.close()
+    if answers.failure is None:
+        state_path(plan.out).unlink(missing_ok=True)
     return summary

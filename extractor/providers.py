@@ -112,7 +112,8 @@ class OpenAIProvider:
         self.timeout = timeout
         self._client: Any = None
 
-    def _get_client(self) -> Any:
+    def client(self) -> Any:
+        """The `openai.AsyncOpenAI` client, created on first use (also for the Batch API)."""
         if self._client is None:
             import openai
 
@@ -131,7 +132,7 @@ class OpenAIProvider:
         return self._client
 
     async def complete(self, request: dict[str, Any]) -> ChatCompletion:
-        return await self._get_client().chat.completions.create(**request)
+        return await self.client().chat.completions.create(**request)
 
     async def aclose(self) -> None:
         if self._client is not None:
