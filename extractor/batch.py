@@ -161,9 +161,16 @@ class LimitedProvider:
 
 
 def limit_extractor(extractor: Extractor, limiter: RateLimiter) -> None:
-    """Route the extractor's model requests through `limiter` (cache hits bypass it)."""
+    """Route the extractor's model requests through `limiter` (cache hits bypass it).
+
+    An extractor limited by an earlier run takes this run's limiter instead.
+    """
     caller = extractor.caller
-    if caller is not None and limiter.active and not isinstance(caller.provider, LimitedProvider):
+    if caller is None:
+        return
+    if isinstance(caller.provider, LimitedProvider):
+        caller.provider.limiter = limiter
+    elif limiter.active:
         caller.provider = LimitedProvider(caller.provider, limiter)
 
 

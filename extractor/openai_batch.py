@@ -79,7 +79,6 @@ class RequestBuilder:
         self.policy = caller.policy  # also for uploads, polls and downloads
         self.provider = caller.provider  # its client talks to the files and batches endpoints
         self._handle = handle_response_model
-        self.response_model, _ = handle_response_model(RESPONSE_MODEL, mode=self.mode)
 
     def body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         _, body = self._handle(
@@ -96,10 +95,10 @@ class RequestBuilder:
     def parse(self, completion: ChatCompletion) -> ExtractionDraft:
         from instructor.processing import process_response
 
-        draft = process_response(
-            completion, response_model=self.response_model, stream=False, mode=self.mode
+        # RESPONSE_MODEL subclasses ExtractionDraft: the same draft the async engine gets
+        return process_response(
+            completion, response_model=RESPONSE_MODEL, stream=False, mode=self.mode
         )
-        return ExtractionDraft.model_validate(draft.model_dump())
 
 
 async def _call(policy: RetryPolicy, method: Any, *args: Any, **kwargs: Any) -> Any:

@@ -216,7 +216,8 @@ class Extractor:
             drafts: Drafts = [(analyzers.analyze(cleaned.text, language), (0, len(cleaned.text)))]
         else:
             drafts = []
-            for chunk in self.chunks(cleaned):
+            chunks = self.chunks(cleaned)
+            for chunk in chunks:
                 messages = self.messages(chunk.text, language, title)
                 draft, used = await self.caller.extract(messages, article_id=article_id)
                 usage.add(used)
@@ -228,7 +229,7 @@ class Extractor:
             if missing:
                 # one more request, with the chunk that holds the first missing number
                 at = max(cleaned.text.find(missing[0]), 0)
-                chunk = next(c for c in reversed(self.chunks(cleaned)) if c.start <= at)
+                chunk = next(c for c in reversed(chunks) if c.start <= at)
                 messages = self.messages(chunk.text, language, title)
                 messages.append({"role": "user", "content": follow_up_request(missing)})
                 draft, used = await self.caller.extract(messages, article_id=article_id)

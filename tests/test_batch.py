@@ -231,6 +231,34 @@ def test_rpm_limit_makes_the_third_request_wait(fake, tmp_path):
     assert all(w >= 0.4 for w in limiter.waits[2:])
 
 
+def test_a_second_run_on_one_extractor_obeys_its_own_limiter(fake, tmp_path):
+    src = tmp_path / "four.jsonl"
+    src.write_text("".join(ARTICLES.read_text(encoding="utf-8").splitlines(True)[:4]))
+    first, second = RateLimiter(rpm=6000), RateLimiter(rpm=120)
+    with fake(default=ANSWER) as server:
+        extractor = extractor_for(server)
+
+        async def go():
+            try:
+                for n, limiter in enumerate((first, second)):
+                    out = tmp_path / f"out{n}.jsonl"
+                    await run_batch(
+                        extractor,
+                        src,
+                        out,
+                        concurrency=4,
+                        resume=False,
+                        progress=False,
+                        limiter=limiter,
+                    )
+            finally:
+                await extractor.aclose()
+
+        asyncio.run(go())
+    assert len(first.waits) == 4 and len(second.waits) == 4
+    assert all(w >= 0.4 for w in second.waits[2:])
+
+
 def test_rate_limiter_buckets_with_a_fake_clock():
     clock = {"t": 0.0}
 
