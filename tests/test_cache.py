@@ -18,9 +18,14 @@ TEXT = SEED.read_text(encoding="utf-8")
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
 
 
+def extract_args(base_url: str) -> list[object]:
+    """`extractor extract` on seed 000 with an OpenAI-compatible model at `base_url`."""
+    return ["extract", SEED, "--model", "openai:m", "--base-url", base_url]
+
+
 def test_second_identical_run_makes_no_request(fake, tmp_path, cli):
     with fake(default=Step(content=scripted("answer_000.json"))) as server:
-        args = ["extract", SEED, "--model", "openai:m", "--base-url", server.base_url]
+        args = extract_args(server.base_url)
         first = cli(*args, "--out", tmp_path / "a.jsonl", "--cache", tmp_path / "c")
         second = cli(*args, "--out", tmp_path / "b.jsonl", "--cache", tmp_path / "c")
         assert len(server.requests) == 1
@@ -94,7 +99,7 @@ def test_corrupt_entry_is_a_miss_with_a_warning(tmp_path, caplog):
 def test_record_then_replay_offline(fake, tmp_path, cli):
     rec = tmp_path / "replay"
     with fake(Step(content=scripted("answer_000.json"))) as server:
-        run = ["extract", SEED, "-m", "openai:m", "--base-url", server.base_url]
+        run = extract_args(server.base_url)
         recorded = cli(*run, "--no-cache", "--record", rec, "--out", tmp_path / "a.jsonl")
     assert recorded.exit_code == 0
     files = list(rec.glob("*.json"))
@@ -111,12 +116,7 @@ def test_record_then_replay_offline(fake, tmp_path, cli):
 def test_replay_miss_is_an_error_record_naming_the_request(fake, tmp_path, cli):
     with fake() as server:
         result = cli(
-            "extract",
-            SEED,
-            "-m",
-            "openai:m",
-            "--base-url",
-            server.base_url,
+            *extract_args(server.base_url),
             "--replay",
             tmp_path / "empty",
             "--out",
@@ -155,15 +155,6 @@ def test_cache_commands(tmp_path, cli):
 def test_unusable_cache_dir_is_a_usage_error(tmp_path, cli):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = cli(
-        "extract",
-        SEED,
-        "-m",
-        "openai:m",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        "--cache",
-        blocker / "sub",
-    )
+    result = cli(*extract_args("http://127.0.0.1:9/v1"), "--cache", blocker / "sub")
     assert result.exit_code == 2
     assert "cache directory" in result.stderr
