@@ -21,8 +21,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from extractor.batch import run_batch
-from extractor.pipeline import Extractor, Options
+from extractor.batch.engine import run_batch
+from extractor.engine import Extractor, Options
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

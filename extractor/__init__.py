@@ -10,7 +10,7 @@ library, never by the model.
 
 from __future__ import annotations
 
-from extractor.batch import run_batch
+from extractor.batch.engine import run_batch
 from extractor.errors import (
     ConfigError,
     ExtractorError,
@@ -21,7 +21,7 @@ from extractor.errors import (
     TransportError,
     UsageError,
 )
-from extractor.pipeline import Extractor, Options, aextract, extract
+from extractor.engine import Extractor, Options, aextract, extract
 from extractor.records import (
     ArticleExtraction,
     ArticleResult,

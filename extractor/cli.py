@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from extractor import cli_options as opt
-from extractor.batch_cli import batch
+from extractor.batch.cli import batch
 from extractor.cli_options import err
 from extractor.errors import ExtractorError, UsageError
 
@@ -91,7 +91,7 @@ app.command()(batch)
 @cache_app.command("stats")
 def cache_stats(cache: opt.CacheOpt = None) -> None:
     """Entries and size of the response cache."""
-    from extractor.cache import ResponseCache
+    from extractor.model.cache import ResponseCache
 
     stats = ResponseCache(cache).stats()
     err.print(
@@ -102,7 +102,7 @@ def cache_stats(cache: opt.CacheOpt = None) -> None:
 @cache_app.command("clear")
 def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
-    from extractor.cache import ResponseCache
+    from extractor.model.cache import ResponseCache
 
     removed = ResponseCache(cache).clear()
     err.print(f"removed {removed} cached responses")
@@ -120,7 +120,7 @@ def schemas(
 
 
 def _mount_eval() -> None:
-    from extractor.eval_cli import app as eval_app
+    from extractor.eval.cli import app as eval_app
 
     app.add_typer(eval_app, name="eval")
 

@@ -12,7 +12,8 @@ from rich.console import Console
 from extractor.errors import ExtractorError
 
 if TYPE_CHECKING:
-    from extractor.pipeline import Extractor
+    from extractor.engine import Extractor
+    from extractor.model.limits import Limiter
 
 err = Console(stderr=True, highlight=False)
 
@@ -72,16 +73,17 @@ _FIELD = {
 }
 
 
-def extractor_from(params: dict[str, Any]) -> Extractor:
+def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Extractor:
     """The Extractor a command's parameters ask for (pass `locals()`); parameters that are not
     options are ignored. Says so when no model is configured and the baseline runs."""
-    from extractor.pipeline import Extractor, Options  # imports instructor: not for --help
+    from extractor.engine import Extractor, Options  # imports instructor: not for --help
 
     fields = {f.name for f in dataclasses.fields(Options)}
     values = {_FIELD.get(name, name): value for name, value in params.items()}
     values["use_cache"] = not values.pop("no_cache", False)
     extractor = Extractor(
-        Options(**{k: v for k, v in values.items() if k in fields and v is not None})
+        Options(**{k: v for k, v in values.items() if k in fields and v is not None}),
+        limiter=limiter,
     )
     if extractor.fell_back:
         err.print(

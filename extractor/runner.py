@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable
 
 from extractor.articles import Article, LoadFailure
-from extractor.pipeline import Extractor
+from extractor.engine import Extractor
 from extractor.records import ArticleError, ArticleResult
 
 

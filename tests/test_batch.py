@@ -19,9 +19,11 @@ import pytest
 from conftest import DATA, ROOT, read_jsonl, scripted
 from fake_openai import Step
 
-from extractor.batch import RateLimiter, plan_batch, run_batch
+from extractor.batch.engine import run_batch
+from extractor.batch.plan import plan_batch
+from extractor.model.limits import RateLimiter
 from extractor.errors import UsageError
-from extractor.pipeline import Extractor, Options
+from extractor.engine import Extractor, Options
 
 BATCH = DATA / "batch"
 ARTICLES = BATCH / "articles.jsonl"  # a1..a20, each the text of seed 000
@@ -39,9 +41,10 @@ def model_args(server) -> list[str]:
     return ["--model", "openai:test-model", "--base-url", server.base_url, "--no-cache"]
 
 
-def extractor_for(server, **opts) -> Extractor:
+def extractor_for(server, limiter=None, **opts) -> Extractor:
     return Extractor(
-        Options(model="openai:test-model", base_url=server.base_url, use_cache=False, **opts)
+        Options(model="openai:test-model", base_url=server.base_url, use_cache=False, **opts),
+        limiter=limiter,
     )
 
 
@@ -218,12 +221,7 @@ def test_rpm_limit_makes_the_third_request_wait(fake, tmp_path):
     limiter = RateLimiter(rpm=120)  # two a second; the bucket holds one second's worth
     with fake(default=ANSWER) as server:
         summary = run(
-            extractor_for(server),
-            src,
-            tmp_path / "out.jsonl",
-            concurrency=4,
-            resume=False,
-            limiter=limiter,
+            extractor_for(server, limiter), src, tmp_path / "out.jsonl", concurrency=4, resume=False
         )
     assert summary.ok == 4
     assert len(limiter.waits) == 4
@@ -231,32 +229,25 @@ def test_rpm_limit_makes_the_third_request_wait(fake, tmp_path):
     assert all(w >= 0.4 for w in limiter.waits[2:])
 
 
-def test_a_second_run_on_one_extractor_obeys_its_own_limiter(fake, tmp_path):
+def test_two_extractors_share_one_injected_limiter(fake, tmp_path):
     src = tmp_path / "four.jsonl"
     src.write_text("".join(ARTICLES.read_text(encoding="utf-8").splitlines(True)[:4]))
-    first, second = RateLimiter(rpm=6000), RateLimiter(rpm=120)
+    shared = RateLimiter(rpm=120)
     with fake(default=ANSWER) as server:
-        extractor = extractor_for(server)
 
         async def go():
-            try:
-                for n, limiter in enumerate((first, second)):
-                    out = tmp_path / f"out{n}.jsonl"
-                    await run_batch(
-                        extractor,
-                        src,
-                        out,
-                        concurrency=4,
-                        resume=False,
-                        progress=False,
-                        limiter=limiter,
+            async with extractor_for(server, shared) as a, extractor_for(server, shared) as b:
+                await asyncio.gather(
+                    *(
+                        run_batch(ex, src, tmp_path / f"out{n}.jsonl", concurrency=4,
+                                  resume=False, progress=False)
+                        for n, ex in enumerate((a, b))
                     )
-            finally:
-                await extractor.aclose()
+                )
 
         asyncio.run(go())
-    assert len(first.waits) == 4 and len(second.waits) == 4
-    assert all(w >= 0.4 for w in second.waits[2:])
+    assert len(shared.waits) == 8  # both runs asked the one limiter
+    assert sum(w >= 0.4 for w in shared.waits) >= 6  # two a second, for both together
 
 
 def test_rate_limiter_buckets_with_a_fake_clock():
@@ -299,8 +290,8 @@ def test_plan_counts_what_is_left(tmp_path):
 
 _CHILD = """
 import asyncio, sys
-from extractor.batch import run_batch
-from extractor.pipeline import Extractor, Options
+from extractor.batch.engine import run_batch
+from extractor.engine import Extractor, Options
 ex = Extractor(Options(model="openai:test-model", base_url=sys.argv[1], use_cache=False))
 asyncio.run(run_batch(ex, sys.argv[2], sys.argv[3], concurrency=2, resume=False, progress=False))
 """

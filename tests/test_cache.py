@@ -11,7 +11,7 @@ from conftest import SEEDS, read_jsonl, scripted
 from fake_openai import Step
 
 from extractor import extract
-from extractor.cache import ReplayStore, ResponseCache, request_key
+from extractor.model.cache import ReplayStore, ResponseCache, request_key
 
 SEED = SEEDS / "000_bc9a927a736966c8.txt"
 TEXT = SEED.read_text(encoding="utf-8")

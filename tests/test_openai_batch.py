@@ -14,9 +14,9 @@ from conftest import DATA, read_jsonl, scripted
 from fake_openai import Step
 
 from extractor.articles import Article
-from extractor.batch import plan_batch
-from extractor.openai_batch import RequestBuilder, run_openai_batch, state_path, submit_or_attach
-from extractor.pipeline import Extractor, Options
+from extractor.batch.plan import plan_batch
+from extractor.batch.openai_batch import RequestBuilder, run_openai_batch, state_path, submit_or_attach
+from extractor.engine import Extractor, Options
 
 BATCH = DATA / "batch"
 ARTICLES = BATCH / "articles.jsonl"  # a1..a20, each the text of seed 000
@@ -150,7 +150,7 @@ def test_resume_reattaches_to_a_submitted_batch(fake, tmp_path):
         async def submit_then_die():
             import openai
 
-            from extractor.openai_batch import write_requests
+            from extractor.batch.openai_batch import write_requests
 
             client = openai.AsyncOpenAI(api_key="x", base_url=server.base_url)
             requests = tmp_path / "requests.jsonl"

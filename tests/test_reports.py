@@ -14,7 +14,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from extractor import eval_cli, records, reports, scoring
+from extractor import records
+from extractor.eval import cli as eval_cli
+from extractor.eval import render as reports
+from extractor.eval import scoring
 
 DATA = Path(__file__).parent / "data" / "scoring"
 REPO = DATA / "repo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from extractor.articles import Article
-from extractor.pipeline import Extractor, Options
+from extractor.engine import Extractor, Options
 from extractor.runner import run_in_order
 
 

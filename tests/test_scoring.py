@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from extractor import errors, records, scoring
+from extractor import errors, records
+from extractor.eval import scoring
 
 DATA = Path(__file__).parent / "data" / "scoring"
 CASES = sorted((DATA / "cases").glob("*.json"))

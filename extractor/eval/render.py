@@ -1,6 +1,6 @@
 """Render a scoring report for people: terminal table, PR Markdown, HTML page, run comparison.
 
-Everything here reads the JSON report that `extractor.scoring.score` returns (or a file it was
+Everything here reads the JSON report that `extractor.eval.scoring.score` returns (or a file it was
 written to), so a report from CI can be rendered or compared later without the predictions.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from extractor import scoring
+from extractor.eval import scoring
 
 KINDS = scoring.KINDS
 METRICS = ("precision", "recall", "f1", "macro_f1")

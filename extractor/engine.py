@@ -18,14 +18,15 @@ import instructor
 
 from extractor import analyzers, numbers
 from extractor.articles import Article, detect_language
-from extractor.cache import ReplayStore, ResponseCache
-from extractor.calls import CallSettings, ModelCaller
+from extractor.model.cache import ReplayStore, ResponseCache
+from extractor.model.caller import CallSettings, ModelCaller
+from extractor.model.limits import LimitedProvider, Limiter
 from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
 from extractor.errors import ExtractorError, InputError, UsageError
 from extractor.grounding import Aligner, fold
 from extractor.prompts import DEFAULT_VERSION, load_prompt
-from extractor.providers import ModelSpec, make_provider, parse_model_spec
+from extractor.model.providers import ModelSpec, make_provider, parse_model_spec
 from extractor.records import (
     ArticleError,
     ArticleExtraction,
@@ -37,7 +38,7 @@ from extractor.records import (
     Grounding,
     Usage,
 )
-from extractor.transport import RetryPolicy
+from extractor.model.transport import RetryPolicy
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 #: characters two consecutive chunks share (at most a quarter of a chunk)
@@ -97,7 +98,11 @@ class Options:
 class Extractor:
     """Holds the provider, cache and prompt for many articles; create once, reuse."""
 
-    def __init__(self, options: Options | None = None) -> None:
+    def __init__(self, options: Options | None = None, *, limiter: Limiter | None = None) -> None:
+        """`limiter` (requests/tokens per minute) gates every request sent; cache hits skip it.
+
+        One limiter may be shared by several extractors (a service, a cluster's workers).
+        """
         self.options = opts = options or Options()
         model, self.fell_back = resolve_model(opts.model)
         self.spec: ModelSpec = parse_model_spec(model, opts.base_url)
@@ -109,6 +114,8 @@ class Extractor:
         if self.spec.provider != "baseline":
             mode = instructor.Mode(opts.mode) if opts.mode else None
             provider = make_provider(self.spec, timeout=opts.timeout_s, mode=mode)
+            if limiter is not None:
+                provider = LimitedProvider(provider, limiter)
             replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
             if opts.use_cache and replay is None:
                 self.cache = ResponseCache(opts.cache_dir)
@@ -238,6 +245,12 @@ class Extractor:
                 extraction = self.ground(text, cleaned, language, [*drafts, only_figures])
                 missing = None  # figures changed: computed again for the result
         return Extracted(extraction, usage, language, missing)
+
+    async def __aenter__(self) -> Extractor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         if self.caller is not None:

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from extractor import errors, records, reports, scoring
+from extractor import errors, records
+from extractor.eval import render as reports
+from extractor.eval import scoring
 
 app = typer.Typer(
     help="Score predictions against hand-labelled gold and compare eval reports.",
@@ -237,7 +239,7 @@ def run(
     import asyncio
 
     from extractor.articles import iter_articles
-    from extractor.pipeline import Extractor, Options
+    from extractor.engine import Extractor, Options
     from extractor.runner import run_in_order
 
     console = Console(stderr=True)

@@ -19,11 +19,11 @@ import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from openai.types.chat import ChatCompletion
 
-from extractor.cache import ReplayStore, ResponseCache, request_key
+from extractor.model.cache import ReplayStore, ResponseCache, request_key
 from extractor.errors import ExtractorError, ModelError, OutputInvalidError
-from extractor.providers import ModelSpec, Provider
+from extractor.model.providers import ModelSpec, Provider
 from extractor.records import ExtractionDraft, Usage
-from extractor.transport import RetryPolicy, call_with_retries
+from extractor.model.transport import RetryPolicy, call_with_retries
 
 _usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("usage")
 _article: contextvars.ContextVar[str] = contextvars.ContextVar("article", default="")

@@ -74,7 +74,8 @@ def batch(
     chunk_chars: opt.ChunkCharsOpt = 12000,
 ) -> None:
     """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
-    from extractor.batch import plan_batch, resume_lines, run_batch
+    from extractor.batch.engine import run_batch
+    from extractor.batch.plan import plan_batch, resume_lines
     from extractor.output import Summary
 
     params = locals()
@@ -83,9 +84,12 @@ def batch(
             UsageError("--out is required: name the JSONL file to write, e.g. --out out.jsonl")
         )
     try:
-        extractor = opt.extractor_from(params)
+        from extractor.model.limits import RateLimiter
+
+        limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
+        extractor = opt.extractor_from(params, limiter=limiter)
         if engine is Engine.openai_batch:
-            from extractor.openai_batch import RequestBuilder
+            from extractor.batch.openai_batch import RequestBuilder
 
             RequestBuilder(extractor)  # refuses a model the Batch API cannot run
         plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
@@ -100,7 +104,7 @@ def batch(
     async def go() -> Summary:
         try:
             if engine is Engine.openai_batch:
-                from extractor.openai_batch import run_openai_batch
+                from extractor.batch.openai_batch import run_openai_batch
 
                 return await run_openai_batch(
                     extractor,
@@ -118,8 +122,6 @@ def batch(
                 out,
                 concurrency=concurrency,
                 resume=resume,
-                rpm=rpm,
-                tpm=tpm,
                 progress=progress,
                 plan=plan,
                 summary=summary,

@@ -34,15 +34,16 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from extractor.articles import Article, LoadFailure, iter_articles
-from extractor.batch import BatchPlan, BatchProgress, PathsArg, plan_batch
-from extractor.calls import RESPONSE_MODEL, count_answer
+from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
+from extractor.batch.progress import BatchProgress
+from extractor.model.caller import RESPONSE_MODEL, count_answer
 from extractor.errors import ExtractorError, ModelError, UsageError
 from extractor.output import JsonlWriter, Summary
-from extractor.pipeline import Drafts, Extracted, Extractor
-from extractor.providers import OpenAIProvider
+from extractor.engine import Drafts, Extracted, Extractor
+from extractor.model.providers import OpenAIProvider
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
-from extractor.transport import RetryPolicy, call_with_retries
+from extractor.model.transport import RetryPolicy, call_with_retries
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})

@@ -1,0 +1,1 @@
+"""Evals: scoring against gold, typed reports, renderers and the `extractor eval` CLI."""

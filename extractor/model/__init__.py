@@ -1,0 +1,1 @@
+"""Model access: providers, the instructor caller, transport retries, rate limits, cache."""
