@@ -24,7 +24,7 @@ from extractor.model.limits import LimitedProvider, Limiter
 from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
 from extractor.errors import ExtractorError, InputError, UsageError
-from extractor.grounding import Aligner, fold
+from extractor.grounding import Drafts, Grounder, close
 from extractor.prompts import DEFAULT_VERSION, load_prompt
 from extractor.model.providers import ModelSpec, make_provider, parse_model_spec
 from extractor.records import (
@@ -44,8 +44,6 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 #: characters two consecutive chunks share (at most a quarter of a chunk)
 DEFAULT_OVERLAP = 1000
 
-#: each chunk's draft with the window of the cleaned text it came from
-Drafts = list[tuple[ExtractionDraft | ArticleExtraction, tuple[int, int]]]
 
 
 @dataclass
@@ -259,85 +257,6 @@ class Extractor:
             self.cache.close()
 
 
-class Grounder:
-    """Turns drafts into records: spans into the original text, statuses, figure checks."""
-
-    def __init__(self, original: str, cleaned: CleanText, language: str | None) -> None:
-        self.original = original
-        self.cleaned = cleaned
-        self.language = language
-        self.aligner = Aligner(cleaned.text)
-
-    def merge(self, drafts: Drafts) -> ArticleExtraction:
-        """Ground every chunk's records and drop duplicates from overlapping chunks."""
-        out = ArticleExtraction()
-        seen: set[tuple[Any, ...]] = set()
-        for draft, window in drafts:
-            for name, cls in (("events", Event), ("claims", Claim), ("figures", Figure)):
-                for item in getattr(draft, name):
-                    record = self.ground(cls, item, window)
-                    key = self._identity(name, record)
-                    if key not in seen:
-                        seen.add(key)
-                        getattr(out, name).append(record)
-        return out
-
-    def ground(self, cls: type[Event | Claim | Figure], item: Any, window: tuple[int, int]) -> Any:
-        data = item.model_dump(exclude={"span", "grounding", "flags"})
-        record = cls.model_validate(data)
-        hinted = getattr(item, "span", None)
-        if hinted and self.cleaned.text[hinted[0] : hinted[1]] == record.evidence:
-            span, status = tuple(hinted), Grounding.EXACT
-        else:
-            span, status = self._align(record.evidence, window)
-        if span is not None:
-            start, end = self.cleaned.to_original(*span)
-            record.span = (start, end)
-            if status == Grounding.EXACT and self.original[start:end] != record.evidence:
-                status = Grounding.NORMALIZED  # markup or a repeated caption sat inside
-        record.grounding = status
-        if status == Grounding.NOT_FOUND:
-            record.flags.append("ungrounded: evidence is not in the article")
-        if isinstance(record, Figure):
-            self._check_value(record)
-        return record
-
-    def _align(self, quote: str, window: tuple[int, int]) -> tuple[Any, Grounding]:
-        """Prefer an exact hit inside the chunk the model saw, then anywhere."""
-        q = quote.strip()
-        pos = self.cleaned.text.find(q, window[0], window[1])
-        if q and pos >= 0:
-            return (pos, pos + len(q)), Grounding.EXACT
-        return self.aligner.align(quote, window)
-
-    def _check_value(self, fig: Figure) -> None:
-        """The value must agree with the evidence; a disagreement is flagged, not kept."""
-        found = numbers.values_in(fig.evidence, self.language)
-        if not found:
-            fig.flags.append("value_not_in_evidence")
-            return
-        if fig.value is None:
-            fig.value = found[0] if len(found) == 1 else None
-            return
-        if any(_close(fig.value, v) for v in found):
-            return
-        from_text = numbers.parse_number(fig.text, self.language)
-        evidence_value = from_text if from_text in found else found[0]
-        fig.flags.append(
-            f"value_mismatch: model said {fig.value:g}, evidence says {evidence_value:g}"
-        )
-        fig.value = evidence_value
-
-    def _identity(self, name: str, record: Any) -> tuple[Any, ...]:
-        where = record.span if record.span else fold(record.evidence).text
-        detail = {
-            "events": lambda r: r.event_type,
-            "claims": lambda r: fold(r.claimant).text,
-            "figures": lambda r: r.value,
-        }[name](record)
-        return (where, detail)
-
-
 def follow_up_request(missing: list[str]) -> str:
     listed = "\n".join(f"- {m}" for m in missing[:40])
     return (
@@ -348,10 +267,6 @@ def follow_up_request(missing: list[str]) -> str:
     )
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
-
-
 def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | None) -> list[str]:
     """Quantities the deterministic analyzer sees that no extracted Figure's span covers."""
     spans = [f.span for f in extraction.figures if f.span]
@@ -360,7 +275,7 @@ def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | 
         if m.kind != "quantity":
             continue
         if not any(s[0] <= m.start and m.end <= s[1] for s in spans) and not any(
-            _close(m.value, f.value) for f in extraction.figures if f.value is not None
+            close(m.value, f.value) for f in extraction.figures if f.value is not None
         ):
             missing.append(m.text)
     return missing

@@ -8,12 +8,16 @@ pass as grounded.
 from __future__ import annotations
 
 import bisect
+import math
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
 
-from extractor.records import Grounding
+from extractor import numbers
+from extractor.cleaning import CleanText
+from extractor.records import ArticleExtraction, Claim, Event, Figure, Grounding
 
 #: partial_ratio score (0-100) a fuzzy alignment needs; below it the quote is "not found"
 FUZZY_THRESHOLD = 90.0
@@ -121,3 +125,90 @@ class Aligner:
         while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
             end += 1
         return start, end
+
+
+#: each chunk's draft with the window of the cleaned text it came from
+Drafts = list[tuple[Any, tuple[int, int]]]
+
+
+class Grounder:
+    """Turns drafts into records: spans into the original text, statuses, figure checks."""
+
+    def __init__(self, original: str, cleaned: CleanText, language: str | None) -> None:
+        self.original = original
+        self.cleaned = cleaned
+        self.language = language
+        self.aligner = Aligner(cleaned.text)
+
+    def merge(self, drafts: Drafts) -> ArticleExtraction:
+        """Ground every chunk's records and drop duplicates from overlapping chunks."""
+        out = ArticleExtraction()
+        seen: set[tuple[Any, ...]] = set()
+        for draft, window in drafts:
+            for name, cls in (("events", Event), ("claims", Claim), ("figures", Figure)):
+                for item in getattr(draft, name):
+                    record = self.ground(cls, item, window)
+                    key = self._identity(name, record)
+                    if key not in seen:
+                        seen.add(key)
+                        getattr(out, name).append(record)
+        return out
+
+    def ground(self, cls: type[Event | Claim | Figure], item: Any, window: tuple[int, int]) -> Any:
+        data = item.model_dump(exclude={"span", "grounding", "flags"})
+        record = cls.model_validate(data)
+        hinted = getattr(item, "span", None)
+        if hinted and self.cleaned.text[hinted[0] : hinted[1]] == record.evidence:
+            span, status = tuple(hinted), Grounding.EXACT
+        else:
+            span, status = self._align(record.evidence, window)
+        if span is not None:
+            start, end = self.cleaned.to_original(*span)
+            record.span = (start, end)
+            if status == Grounding.EXACT and self.original[start:end] != record.evidence:
+                status = Grounding.NORMALIZED  # markup or a repeated caption sat inside
+        record.grounding = status
+        if status == Grounding.NOT_FOUND:
+            record.flags.append("ungrounded: evidence is not in the article")
+        if isinstance(record, Figure):
+            self._check_value(record)
+        return record
+
+    def _align(self, quote: str, window: tuple[int, int]) -> tuple[Any, Grounding]:
+        """Prefer an exact hit inside the chunk the model saw, then anywhere."""
+        q = quote.strip()
+        pos = self.cleaned.text.find(q, window[0], window[1])
+        if q and pos >= 0:
+            return (pos, pos + len(q)), Grounding.EXACT
+        return self.aligner.align(quote, window)
+
+    def _check_value(self, fig: Figure) -> None:
+        """The value must agree with the evidence; a disagreement is flagged, not kept."""
+        found = numbers.values_in(fig.evidence, self.language)
+        if not found:
+            fig.flags.append("value_not_in_evidence")
+            return
+        if fig.value is None:
+            fig.value = found[0] if len(found) == 1 else None
+            return
+        if any(close(fig.value, v) for v in found):
+            return
+        from_text = numbers.parse_number(fig.text, self.language)
+        evidence_value = from_text if from_text in found else found[0]
+        fig.flags.append(
+            f"value_mismatch: model said {fig.value:g}, evidence says {evidence_value:g}"
+        )
+        fig.value = evidence_value
+
+    def _identity(self, name: str, record: Any) -> tuple[Any, ...]:
+        where = record.span if record.span else fold(record.evidence).text
+        detail = {
+            "events": lambda r: r.event_type,
+            "claims": lambda r: fold(r.claimant).text,
+            "figures": lambda r: r.value,
+        }[name](record)
+        return (where, detail)
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)

@@ -39,7 +39,8 @@ from extractor.batch.progress import BatchProgress
 from extractor.model.caller import RESPONSE_MODEL, count_answer
 from extractor.errors import ExtractorError, ModelError, UsageError
 from extractor.output import JsonlWriter, Summary
-from extractor.engine import Drafts, Extracted, Extractor
+from extractor.engine import Extracted, Extractor
+from extractor.grounding import Drafts
 from extractor.model.providers import OpenAIProvider
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
