@@ -82,7 +82,7 @@ def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Ex
     values = {_FIELD.get(name, name): value for name, value in params.items()}
     values["use_cache"] = not values.pop("no_cache", False)
     extractor = Extractor(
-        Options(**{k: v for k, v in values.items() if k in fields and v is not None}),
+        Options.of(**{k: v for k, v in values.items() if k in fields and v is not None}),
         limiter=limiter,
     )
     if extractor.fell_back:

@@ -1,59 +1,45 @@
-"""Article in, grounded records out: clean → chunk → prompt → model → ground → normalise → merge.
+"""The one per-article engine: clean → chunk → prompt → model → ground → check → merge.
 
-`Extractor.run_article` never raises for a problem with one article: it returns an
-`ArticleResult` whose `error` says what went wrong, so a batch always accounts for every input.
+Every runner (`extract`, the async batch, the OpenAI Batch API, the service, the Ray engine)
+goes through `Extractor`: `run_article` does the whole job for one article and never raises for
+a problem with that article; it returns an `ArticleResult` whose `error` says what went wrong,
+so a batch always accounts for every input. The Batch API engine, which cannot await answers,
+uses the same steps split in two: `prepare` + `requests` before, `finish` after.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import bisect
+import itertools
 import os
 import threading
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import instructor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from extractor import analyzers, numbers
 from extractor.articles import Article, detect_language
-from extractor.model.cache import ReplayStore, ResponseCache
-from extractor.model.caller import CallSettings, ModelCaller
-from extractor.model.limits import LimitedProvider, Limiter
 from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
 from extractor.errors import ExtractorError, InputError, UsageError
 from extractor.grounding import Drafts, Grounder, close
-from extractor.prompts import DEFAULT_VERSION, load_prompt
-from extractor.model.providers import ModelSpec, make_provider, parse_model_spec
+from extractor.options import Options
+from extractor.prompts import load_prompt
 from extractor.records import (
     ArticleError,
     ArticleExtraction,
     ArticleResult,
-    Claim,
-    Event,
     ExtractionDraft,
-    Figure,
     Grounding,
     Usage,
 )
-from extractor.model.transport import RetryPolicy
+
+if TYPE_CHECKING:
+    from extractor.model.caller import ModelCaller
+    from extractor.model.limits import Limiter
+    from extractor.model.spec import ModelSpec
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-#: characters two consecutive chunks share (at most a quarter of a chunk)
-DEFAULT_OVERLAP = 1000
-
-
-
-@dataclass
-class Extracted:
-    """One article's grounded records, before they become its result line."""
-
-    extraction: ArticleExtraction
-    usage: Usage
-    language: str | None
-    uncovered: list[str] | None = None  # computed on demand: it costs a scan of the text
 
 
 def resolve_model(model: str | None) -> tuple[str, bool]:
@@ -68,33 +54,38 @@ def resolve_model(model: str | None) -> tuple[str, bool]:
 
 
 @dataclass
-class Options:
-    """Everything that shapes a run. Defaults are what a first-time user should get."""
+class Prepared:
+    """An article made ready for the model: cleaned once, chunked once.
 
-    model: str | None = None
-    base_url: str | None = None
-    mode: str | None = None  # instructor mode override, e.g. "tool_call", "json_schema_mode"
-    prompt_version: str = DEFAULT_VERSION
-    output_language: str | None = None  # default: the article's language
-    drop_ungrounded: bool = False
-    max_retries: int = 2
-    timeout_s: float = 120.0
-    deadline_s: float = 600.0
-    max_attempts: int = 6
-    max_tokens: int = 4096
-    temperature: float = 0.0
-    chunk_chars: int = 12000
-    chunk_overlap: int | None = None  # default: DEFAULT_OVERLAP, at most a quarter chunk
-    cache_dir: Path | None = None
-    use_cache: bool = True
-    record_dir: Path | None = None
-    replay_dir: Path | None = None
-    #: ask the model once more for numbers the analyzer sees but no Figure covers
-    follow_up_uncovered: bool = False
+    Each chunk's request is named by `request_id(k)` (article id + chunk index), which is how
+    the Batch API engine matches answers to chunks.
+    """
+
+    article: Article
+    cleaned: CleanText
+    language: str | None
+    chunks: list[Chunk]
+    usage: Usage = field(default_factory=Usage)
+
+    def request_id(self, k: int) -> str:
+        return f"{k}:{self.article.id}"
+
+    def window(self, k: int) -> tuple[int, int]:
+        chunk = self.chunks[k]
+        return chunk.start, chunk.start + len(chunk.text)
+
+
+def parse_request_id(request_id: str) -> tuple[str, int]:
+    """(article id, chunk index) from `Prepared.request_id`."""
+    k, _, article_id = request_id.partition(":")
+    return article_id, int(k)
 
 
 class Extractor:
-    """Holds the provider, cache and prompt for many articles; create once, reuse."""
+    """Holds the provider, cache and prompt for many articles; create once, reuse.
+
+    `async with Extractor(options) as ex:` closes the client and cache it opened.
+    """
 
     def __init__(self, options: Options | None = None, *, limiter: Limiter | None = None) -> None:
         """`limiter` (requests/tokens per minute) gates every request sent; cache hits skip it.
@@ -103,100 +94,95 @@ class Extractor:
         """
         self.options = opts = options or Options()
         model, self.fell_back = resolve_model(opts.model)
+        from extractor.model.spec import parse_model_spec
+
         self.spec: ModelSpec = parse_model_spec(model, opts.base_url)
         if opts.record_dir and opts.replay_dir:
             raise UsageError("--record and --replay exclude each other: pick one")
         self.prompt = load_prompt(opts.prompt_version)
         self.caller: ModelCaller | None = None
-        self.cache: ResponseCache | None = None
         if self.spec.provider != "baseline":
-            mode = instructor.Mode(opts.mode) if opts.mode else None
-            provider = make_provider(self.spec, timeout=opts.timeout_s, mode=mode)
-            if limiter is not None:
-                provider = LimitedProvider(provider, limiter)
-            replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
-            if opts.use_cache and replay is None:
-                self.cache = ResponseCache(opts.cache_dir)
-            self.caller = ModelCaller(
-                provider,
-                prompt_key=self.prompt.key,
-                settings=CallSettings(
-                    max_retries=opts.max_retries,
-                    temperature=opts.temperature,
-                    max_tokens=opts.max_tokens,
-                ),
-                policy=RetryPolicy(max_attempts=opts.max_attempts, deadline_s=opts.deadline_s),
-                cache=self.cache,
-                record=ReplayStore(opts.record_dir) if opts.record_dir else None,
-                replay=replay,
-            )
+            from extractor.model.caller import build_caller  # imports instructor and openai
+
+            self.caller = build_caller(self.spec, opts, prompt_key=self.prompt.key, limiter=limiter)
 
     @property
     def model_label(self) -> str:
         return self.spec.label
 
+    @property
+    def prompt_key(self) -> str | None:
+        return None if self.caller is None else self.prompt.key
+
+    # --- the whole job for one article -------------------------------------------------------
+
     async def run_article(self, article: Article) -> ArticleResult:
         """One article to one result line; failures become the line's `error`."""
         try:
-            extracted = await self._extract(
-                article.text, language=article.language, title=article.title, article_id=article.id
-            )
+            return await self._run(article)
         except ExtractorError as exc:
-            return self.failed(article, exc, getattr(exc, "usage", None) or Usage())
-        return self.result(article, extracted)
+            return self.failed(article, exc, exc.usage or Usage())
 
     async def extract_text(
         self, text: str, *, language: str | None = None, title: str | None = None
     ) -> ArticleExtraction:
-        extracted = await self._extract(text, language=language, title=title, article_id="text")
-        return extracted.extraction
+        """Grounded records for one text; raises the ExtractorError instead of returning it."""
+        result = await self._run(Article(id="text", text=text, title=title, language=language))
+        return ArticleExtraction(events=result.events, claims=result.claims, figures=result.figures)
 
-    # The steps of one article, public so that another engine (the Batch API) runs the same ones.
+    async def _run(self, article: Article) -> ArticleResult:
+        prepared = self.prepare(article)
+        if self.caller is None:
+            draft = analyzers.analyze(prepared.cleaned.text, prepared.language)
+            return self.finish(prepared, [draft])
+        drafts = [await self._ask(prepared, messages) for messages in self.requests(prepared)]
+        if self.options.follow_up_uncovered:
+            drafts += await self._follow_up(prepared, drafts)
+        return self.finish(prepared, drafts)
 
-    def prepare(self, text: str, language: str | None) -> tuple[CleanText, str | None]:
-        """The cleaned text and its language (detected when not given)."""
-        if not text.strip():
+    # --- the steps, also run apart by the Batch API engine ------------------------------------
+
+    def prepare(self, article: Article) -> Prepared:
+        """Clean once, detect the language, chunk once (the baseline reads the whole text)."""
+        if not article.text.strip():
             raise InputError("empty article: there is no text to extract from")
-        cleaned = clean(text)
-        return cleaned, language or detect_language(cleaned.text)
-
-    def chunks(self, cleaned: CleanText) -> list[Chunk]:
+        cleaned = clean(article.text)
+        language = article.language or detect_language(cleaned.text)
         opts = self.options
-        overlap = opts.chunk_overlap
-        if overlap is None:  # small chunks get a smaller overlap, so that they still advance
-            overlap = min(DEFAULT_OVERLAP, opts.chunk_chars // 4)
-        return chunk_text(cleaned.text, opts.chunk_chars, overlap)
-
-    def messages(self, part: str, language: str | None, title: str | None) -> list[dict[str, Any]]:
-        return self.prompt.messages(
-            part, language=language, output_language=self.options.output_language, title=title
+        chunks = (
+            [Chunk(0, cleaned.text)]
+            if self.caller is None
+            else chunk_text(cleaned.text, opts.chunk_chars, opts.overlap)
         )
+        return Prepared(article, cleaned, language, chunks)
 
-    def ground(
-        self, text: str, cleaned: CleanText, language: str | None, drafts: Drafts
-    ) -> ArticleExtraction:
-        """Merge and ground the chunks' drafts; drop ungrounded records if asked to."""
-        extraction = Grounder(text, cleaned, language).merge(drafts)
+    def requests(self, prepared: Prepared) -> list[list[dict[str, Any]]]:
+        """The chat messages for each chunk, in chunk order."""
+        return [self._messages(prepared, chunk.text) for chunk in prepared.chunks]
+
+    def finish(self, prepared: Prepared, drafts: list[ExtractionDraft]) -> ArticleResult:
+        """Ground and merge one draft per chunk (plus a follow-up's) into the result line."""
+        windows = [prepared.window(k) for k in range(len(prepared.chunks))]
+        whole = (0, len(prepared.cleaned.text))
+        paired: Drafts = [
+            (draft, windows[k] if k < len(windows) else whole) for k, draft in enumerate(drafts)
+        ]
+        article = prepared.article
+        extraction = Grounder(article.text, prepared.cleaned, prepared.language).merge(paired)
         if self.options.drop_ungrounded:
             for name in ("events", "claims", "figures"):
                 kept = [r for r in getattr(extraction, name) if r.grounding != Grounding.NOT_FOUND]
                 setattr(extraction, name, kept)
-        return extraction
-
-    def result(self, article: Article, extracted: Extracted) -> ArticleResult:
-        extraction = extracted.extraction
-        if extracted.uncovered is None:
-            extracted.uncovered = uncovered_figures(article.text, extraction, extracted.language)
         return ArticleResult(
             article_id=article.id,
             model=self.model_label,
             prompt_version=self.prompt_key,
-            language=extracted.language,
+            language=prepared.language,
             events=extraction.events,
             claims=extraction.claims,
             figures=extraction.figures,
-            uncovered_figures=extracted.uncovered,
-            usage=extracted.usage,
+            uncovered_figures=uncovered_figures(article.text, extraction, prepared.language),
+            usage=prepared.usage,
         )
 
     def failed(self, article: Article, exc: ExtractorError, usage: Usage) -> ArticleResult:
@@ -208,41 +194,42 @@ class Extractor:
             usage=usage,
         )
 
-    @property
-    def prompt_key(self) -> str | None:
-        return None if self.caller is None else self.prompt.key
+    # --- model requests ----------------------------------------------------------------------
 
-    async def _extract(
-        self, text: str, *, language: str | None, title: str | None, article_id: str
-    ) -> Extracted:
-        cleaned, language = self.prepare(text, language)
-        usage = Usage()
-        if self.caller is None:
-            drafts: Drafts = [(analyzers.analyze(cleaned.text, language), (0, len(cleaned.text)))]
-        else:
-            drafts = []
-            chunks = self.chunks(cleaned)
-            for chunk in chunks:
-                messages = self.messages(chunk.text, language, title)
-                draft, used = await self.caller.extract(messages, article_id=article_id)
-                usage.add(used)
-                drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
-        extraction = self.ground(text, cleaned, language, drafts)
-        missing = None
-        if self.caller is not None and self.options.follow_up_uncovered:
-            missing = uncovered_figures(text, extraction, language)
-            if missing:
-                # one more request, with the chunk that holds the first missing number
-                at = max(cleaned.text.find(missing[0]), 0)
-                chunk = next(c for c in reversed(chunks) if c.start <= at)
-                messages = self.messages(chunk.text, language, title)
-                messages.append({"role": "user", "content": follow_up_request(missing)})
-                draft, used = await self.caller.extract(messages, article_id=article_id)
-                usage.add(used)
-                only_figures = (ExtractionDraft(figures=draft.figures), (0, len(cleaned.text)))
-                extraction = self.ground(text, cleaned, language, [*drafts, only_figures])
-                missing = None  # figures changed: computed again for the result
-        return Extracted(extraction, usage, language, missing)
+    def _messages(self, prepared: Prepared, text: str) -> list[dict[str, Any]]:
+        return self.prompt.messages(
+            text,
+            language=prepared.language,
+            output_language=self.options.output_language,
+            title=prepared.article.title,
+        )
+
+    async def _ask(self, prepared: Prepared, messages: list[dict[str, Any]]) -> ExtractionDraft:
+        assert self.caller is not None
+        try:
+            draft, used = await self.caller.extract(messages, article_id=prepared.article.id)
+        except ExtractorError as exc:
+            if exc.usage is not None:
+                prepared.usage.add(exc.usage)
+            exc.usage = prepared.usage  # the whole article's, not only the failed call's
+            raise
+        prepared.usage.add(used)
+        return draft
+
+    async def _follow_up(
+        self, prepared: Prepared, drafts: list[ExtractionDraft]
+    ) -> list[ExtractionDraft]:
+        """One more request, with the chunk that holds the first number no Figure covers."""
+        grounded = self.finish(prepared, drafts)
+        missing = grounded.uncovered_figures
+        if not missing:
+            return []
+        at = max(prepared.cleaned.text.find(missing[0]), 0)
+        chunk = next(c for c in reversed(prepared.chunks) if c.start <= at)
+        messages = self._messages(prepared, chunk.text)
+        messages.append({"role": "user", "content": follow_up_request(missing)})
+        draft = await self._ask(prepared, messages)
+        return [ExtractionDraft(figures=draft.figures)]
 
     async def __aenter__(self) -> Extractor:
         return self
@@ -252,9 +239,7 @@ class Extractor:
 
     async def aclose(self) -> None:
         if self.caller is not None:
-            await self.caller.provider.aclose()
-        if self.cache is not None:
-            self.cache.close()
+            await self.caller.aclose()
 
 
 def follow_up_request(missing: list[str]) -> str:
@@ -268,16 +253,27 @@ def follow_up_request(missing: list[str]) -> str:
 
 
 def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | None) -> list[str]:
-    """Quantities the deterministic analyzer sees that no extracted Figure's span covers."""
-    spans = [f.span for f in extraction.figures if f.span]
+    """Quantities the deterministic analyzer sees that no extracted Figure covers.
+
+    Covered means inside a Figure's span, or equal to a Figure's value. Spans are searched by
+    bisection over their starts with a running maximum of their ends, so the check is
+    O(n log n), not numbers x figures.
+    """
+    spans = sorted(f.span for f in extraction.figures if f.span)
+    starts = [s for s, _ in spans]
+    reach = list(itertools.accumulate((e for _, e in spans), max))
+    values = sorted({f.value for f in extraction.figures if f.value is not None})
     missing = []
     for m in numbers.find_numbers(text, language):
         if m.kind != "quantity":
             continue
-        if not any(s[0] <= m.start and m.end <= s[1] for s in spans) and not any(
-            close(m.value, f.value) for f in extraction.figures if f.value is not None
-        ):
-            missing.append(m.text)
+        i = bisect.bisect_right(starts, m.start)
+        if i and reach[i - 1] >= m.end:
+            continue
+        j = bisect.bisect_left(values, m.value)
+        if any(close(m.value, v) for v in values[max(0, j - 1) : j + 1]):
+            continue
+        missing.append(m.text)
     return missing
 
 
@@ -294,13 +290,11 @@ async def aextract(
 ) -> ArticleExtraction:
     """Grounded records for one text. Raises an ExtractorError when extraction fails.
 
-    `options` are the fields of `Options` (e.g. `base_url`, `cache_dir`, `replay_dir`).
+    `options` are the fields of `Options` (e.g. `base_url`, `cache_dir`, `replay_dir`); an
+    unknown name is a `UsageError`.
     """
-    extractor = Extractor(Options(model=model, **options))
-    try:
+    async with Extractor(Options.of(model=model, **options)) as extractor:
         return await extractor.extract_text(text, language=language, title=title)
-    finally:
-        await extractor.aclose()
 
 
 def extract(text: str, model: str | None = None, **options: Any) -> ArticleExtraction:

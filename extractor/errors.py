@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from extractor.records import Usage
+
 
 class ExtractorError(Exception):
     """Base of every error this library raises on purpose."""
 
     #: short machine-readable kind, written into error records
     kind = "error"
+
+    def __init__(self, message: str = "", *, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        #: what the failed work cost before it gave up (requests, tokens, time)
+        self.usage = usage
 
 
 class UsageError(ExtractorError):

@@ -17,9 +17,10 @@ from string import Template
 from typing import Any
 
 from extractor.errors import ConfigError
+from extractor.options import DEFAULT_PROMPT_VERSION
 from extractor.records import ExtractionDraft
 
-DEFAULT_VERSION = "extract-v1"
+DEFAULT_VERSION = DEFAULT_PROMPT_VERSION
 
 LANGUAGE_NAMES = {
     "de": "German",

@@ -47,6 +47,14 @@ class Step:
     body: Any = None
     delay: float = 0.0
     drop: bool = False
+    #: hostile modes: send the body one byte every `drip` seconds; send only the first half of
+    #: the body, then close; answer with `raw` text (e.g. an HTML page) as `content_type`;
+    #: answer 200 with an empty `choices` list
+    drip: float = 0.0
+    truncate: bool = False
+    raw: str | None = None
+    content_type: str = "text/html; charset=utf-8"
+    empty_choices: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -70,7 +78,10 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
-    raw: bytes | None = None  # non-JSON payload (file content)
+    raw: bytes | None = None  # non-JSON payload (file content, an HTML page)
+    content_type: str = "application/octet-stream"
+    drip: float = 0.0
+    truncate: bool = False
 
 
 class FakeOpenAI:
@@ -209,8 +220,15 @@ class FakeOpenAI:
                 else error_body(step.status, f"scripted HTTP {step.status}")
             )
             return _Reply(step.status, body, dict(step.headers), step.delay, step.drop)
+        hostile = {"drip": step.drip, "truncate": step.truncate}
+        if step.raw is not None:
+            raw = step.raw.encode()
+            return _Reply(200, None, dict(step.headers), step.delay, step.drop, raw,
+                          step.content_type, **hostile)
         body = self._envelope(request, step, n)
-        return _Reply(200, body, dict(step.headers), step.delay, step.drop)
+        if step.empty_choices:
+            body["choices"] = []
+        return _Reply(200, body, dict(step.headers), step.delay, step.drop, **hostile)
 
     def _envelope(self, request: dict[str, Any], step: Step, n: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": step.content}
@@ -485,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         if reply.raw is not None:
-            payload, ctype = reply.raw, "application/octet-stream"
+            payload, ctype = reply.raw, reply.content_type
         else:
             payload, ctype = json.dumps(reply.body).encode(), "application/json"
         self.send_response(reply.status)
@@ -495,6 +513,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         try:
-            self.wfile.write(payload)
+            if reply.truncate:
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif reply.drip > 0:
+                for i in range(len(payload)):
+                    if self.owner._stop.wait(reply.drip):
+                        break
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+            else:
+                self.wfile.write(payload)
         except OSError:  # client gave up (timeout); nothing to tell it
             self.close_connection = True

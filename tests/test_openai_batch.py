@@ -14,8 +14,13 @@ from conftest import DATA, read_jsonl, scripted
 from fake_openai import Step
 
 from extractor.articles import Article
+from extractor.batch.openai_batch import (
+    batch_caller,
+    run_openai_batch,
+    state_path,
+    submit_or_attach,
+)
 from extractor.batch.plan import plan_batch
-from extractor.batch.openai_batch import RequestBuilder, run_openai_batch, state_path, submit_or_attach
 from extractor.engine import Extractor, Options
 
 BATCH = DATA / "batch"
@@ -148,15 +153,11 @@ def test_resume_reattaches_to_a_submitted_batch(fake, tmp_path):
         plan = plan_batch(src, out, resume=False)
 
         async def submit_then_die():
-            import openai
-
             from extractor.batch.openai_batch import write_requests
 
-            client = openai.AsyncOpenAI(api_key="x", base_url=server.base_url)
             requests = tmp_path / "requests.jsonl"
-            write_requests(plan, RequestBuilder(extractor), requests)
-            await submit_or_attach(client, plan, requests, resume=False, log=print)
-            await client.close()
+            write_requests(plan, extractor, requests)
+            await submit_or_attach(batch_caller(extractor), plan, requests, resume=False, log=print)
             await extractor.aclose()
 
         asyncio.run(submit_then_die())

@@ -92,7 +92,7 @@ def test_rate_limit_then_success_honours_retry_after(fake):
         result = run_article(server)
     assert result.error is None
     assert len(server.requests) == 2
-    assert result.usage.requests == 1  # one logical request, retried at the transport
+    assert result.usage.requests == 2  # every HTTP attempt counts, the refused one included
 
 
 def test_server_error_forever_gives_transport_error(fake):
@@ -115,7 +115,8 @@ def test_timeout_is_retried_then_reported(fake):
     with fake(slow, slow) as server:
         result = run_article(server, timeout_s=0.2, max_attempts=2)
     assert result.error is not None and result.error.kind == "transport"
-    assert "Timeout" in result.error.message
+    assert "timeout" in result.error.message and "2 attempts" in result.error.message
+    assert result.usage.requests == 2
 
 
 def test_unknown_model_spec_is_a_config_error():
@@ -150,10 +151,11 @@ def test_uncovered_numbers_are_reported_and_can_be_followed_up(fake):
 
 
 def test_follow_up_sends_the_chunk_that_holds_the_missing_number(fake):
+    from extractor.chunking import chunk_text
     from extractor.cleaning import clean
 
     options = {"chunk_chars": 800, "follow_up_uncovered": True}
-    chunks = Extractor(Options(model="baseline", **options)).chunks(clean(SEED_000))
+    chunks = chunk_text(clean(SEED_000).text, 800, Options(**options).overlap)
     assert "30 getötete" not in chunks[0].text  # the number sits in a later chunk
     answers = [{"content": scripted("answer_000.json")}] * len(chunks)
     with fake(*answers, {"content": scripted("answer_followup.json")}) as server:

@@ -89,9 +89,9 @@ def batch(
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
         extractor = opt.extractor_from(params, limiter=limiter)
         if engine is Engine.openai_batch:
-            from extractor.batch.openai_batch import RequestBuilder
+            from extractor.batch.openai_batch import batch_caller
 
-            RequestBuilder(extractor)  # refuses a model the Batch API cannot run
+            batch_caller(extractor)  # refuses a model the Batch API cannot run
         plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
     except UsageError as exc:
         raise opt.usage_exit(exc) from None

@@ -49,7 +49,8 @@ async def run_batch(
     """Run every article of `input_path` not yet done in `out_path`; see the module docstring.
 
     Rate limits belong to the extractor (`Extractor(options, limiter=RateLimiter(rpm, tpm))`),
-    so every runner that shares it shares them. Pass a `plan` from `plan_batch` to skip planning (it repairs the output).
+    so every runner that shares it shares them. Pass a `plan` from `plan_batch` to skip
+    planning (it repairs the output).
     Pass a `summary` to read it even when the run is interrupted. The progress bar goes to
     stderr, by default only when that is a terminal.
     """

@@ -1,16 +1,17 @@
 """`--engine openai-batch`: the same job through the OpenAI Batch API, for half the price.
 
-1. Stream the input once and write one request line per chunk (`custom_id` "<n>-<k>": the
-   article's position in the input and the chunk number). The request body is built by
-   instructor's mode handler from the pipeline's own prompt, settings and response model, so it
-   is the body the async engine sends. (instructor's `BatchProcessor` does not fit: it builds
-   a different strict schema, ignores our mode and base URL, and uses a blocking client.)
+1. Stream the input once; `Extractor.prepare` each article and write one request line per
+   chunk, named by `Prepared.request_id` (chunk index + article id), never by position. The
+   body is built by the model caller from the engine's own prompt, settings and response
+   model, so it is the body the async engine sends. (instructor's `BatchProcessor` does not
+   fit: it builds a different strict schema, ignores our mode and base URL, and is blocking.)
 2. Upload it (`purpose="batch"`), create the batch, and poll until it is completed, failed,
    expired or cancelled, with a progress bar. The batch id is kept in `OUT.batch.json`, so a
    killed poller re-attaches with `--resume` instead of paying twice.
-3. Download the output and error files, stream the input again, and for each article parse
-   every chunk's answer with instructor into an `ExtractionDraft`, then ground, merge and
-   write the usual `ArticleResult` lines through the same `Extractor` steps as the async engine.
+3. Download the output and error files, stream the input again, prepare each article again
+   (the same deterministic step; holding every prepared article for the hours a batch takes
+   would make memory grow with the input), look up each chunk's answer by its request id,
+   parse it into an `ExtractionDraft`, and `Extractor.finish` it into the usual result line.
 
 Articles longer than one chunk are submitted as one line per chunk and merged like the async
 engine merges them. Differences from the async engine: no re-ask (an invalid answer is that
@@ -26,25 +27,20 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openai
 from openai.types.chat import ChatCompletion
 
 from extractor.articles import Article, LoadFailure, iter_articles
 from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
 from extractor.batch.progress import BatchProgress
-from extractor.model.caller import RESPONSE_MODEL, count_answer
-from extractor.errors import ExtractorError, ModelError, UsageError
+from extractor.engine import Extractor, Prepared
+from extractor.errors import ExtractorError, ModelError, OutputInvalidError, UsageError
+from extractor.model.caller import ModelCaller, add_tokens
 from extractor.output import JsonlWriter, Summary
-from extractor.engine import Extracted, Extractor
-from extractor.grounding import Drafts
-from extractor.model.providers import OpenAIProvider
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
-from extractor.model.transport import RetryPolicy, call_with_retries
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -53,93 +49,48 @@ MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Batch API prices are half the synchronous ones
 BATCH_PRICE_FACTOR = 0.5
-DEFAULT_POLICY = RetryPolicy()
 
 
-@dataclass
-class RequestBuilder:
-    """The chat request the async engine would send for a chunk, and the parse of its answer."""
-
-    extractor: Extractor
-
-    def __post_init__(self) -> None:
-        from instructor.processing import handle_response_model
-
-        caller = self.extractor.caller
-        if caller is None or not isinstance(caller.provider, OpenAIProvider):
-            raise UsageError(
-                f"--engine openai-batch needs --model openai:<name>, not "
-                f"{self.extractor.model_label}; use --engine async for other models"
-            )
-        if self.extractor.options.follow_up_uncovered:
-            raise UsageError(
-                "--follow-up-uncovered needs the answers before it can ask again, which the "
-                "Batch API cannot do in one job; drop it, or use --engine async"
-            )
-        self.mode = caller.provider.mode
-        self.settings = caller.settings
-        self.policy = caller.policy  # also for uploads, polls and downloads
-        self.provider = caller.provider  # its client talks to the files and batches endpoints
-        self._handle = handle_response_model
-
-    def body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        _, body = self._handle(
-            RESPONSE_MODEL,
-            mode=self.mode,
-            model=self.extractor.spec.model_id,
-            messages=messages,
-            temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
-            seed=self.settings.seed,
+def batch_caller(extractor: Extractor) -> ModelCaller:
+    """The extractor's model caller, if the Batch API can run this job; else a UsageError."""
+    caller = extractor.caller
+    if caller is None:
+        raise UsageError(
+            f"--engine openai-batch needs --model openai:<name>, not {extractor.model_label}; "
+            "use --engine async for other models"
         )
-        return body
-
-    def parse(self, completion: ChatCompletion) -> ExtractionDraft:
-        from instructor.processing import process_response
-
-        # RESPONSE_MODEL subclasses ExtractionDraft: the same draft the async engine gets
-        return process_response(
-            completion, response_model=RESPONSE_MODEL, stream=False, mode=self.mode
+    if extractor.options.follow_up_uncovered:
+        raise UsageError(
+            "--follow-up-uncovered needs the answers before it can ask again, which the "
+            "Batch API cannot do in one job; drop it, or use --engine async"
         )
+    caller.openai_client()  # refuses other providers, and a missing key, up front
+    return caller
 
 
-async def _call(policy: RetryPolicy, method: Any, *args: Any, **kwargs: Any) -> Any:
-    """One Batch API call, retried on 429/5xx/timeouts like the async engine's requests."""
-
-    async def attempt() -> Any:
-        return await method(*args, **kwargs)
-
-    try:
-        return await call_with_retries(attempt, policy)
-    except openai.APIStatusError as exc:  # not worth retrying: 400, 401, 404 ...
-        raise ModelError(
-            f"the Batch API refused the request: HTTP {exc.status_code}: {exc.message}"
-        ) from exc
+def _todo(plan: BatchPlan) -> Iterator[Article | LoadFailure]:
+    """Every input item not yet done, in input order."""
+    return (item for item in iter_articles(plan.paths) if item.id not in plan.output.done)
 
 
-def _items(plan: BatchPlan) -> Iterator[tuple[int, Article | LoadFailure]]:
-    """(position in the input, item) for every article not yet done."""
-    for n, item in enumerate(iter_articles(plan.paths)):
-        if item.id not in plan.output.done:
-            yield n, item
-
-
-def write_requests(plan: BatchPlan, request: RequestBuilder, path: Path) -> int:
+def write_requests(plan: BatchPlan, extractor: Extractor, path: Path) -> int:
     """The batch input file; returns its number of lines."""
-    extractor = request.extractor
+    caller = batch_caller(extractor)
     lines = 0
     with path.open("w", encoding="utf-8") as f:
-        for n, item in _items(plan):
-            if isinstance(item, LoadFailure) or not item.text.strip():
+        for item in _todo(plan):
+            if isinstance(item, LoadFailure):
                 continue
-            cleaned, language = extractor.prepare(item.text, item.language)
-            for k, chunk in enumerate(extractor.chunks(cleaned)):
-                messages = extractor.messages(chunk.text, language, item.title)
+            try:
+                prepared = extractor.prepare(item)
+            except ExtractorError:
+                continue  # the second pass writes this article's error line
+            for k, messages in enumerate(extractor.requests(prepared)):
                 line = {
-                    "custom_id": f"{n}-{k}",
+                    "custom_id": prepared.request_id(k),
                     "method": "POST",
                     "url": ENDPOINT,
-                    "body": request.body(messages),
+                    "body": caller.request_body(messages),
                 }
                 f.write(json.dumps(line, ensure_ascii=False) + "\n")
                 lines += 1
@@ -165,13 +116,7 @@ def state_path(out: Path) -> Path:
 
 
 async def submit_or_attach(
-    client: Any,
-    plan: BatchPlan,
-    requests: Path,
-    *,
-    resume: bool,
-    log: Any,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    caller: ModelCaller, plan: BatchPlan, requests: Path, *, resume: bool, log: Any
 ) -> str:
     """The batch id: the one recorded for these exact requests when resuming, else a new one."""
     state_file = state_path(plan.out)
@@ -184,9 +129,9 @@ async def submit_or_attach(
         if state.get("requests_sha256") == digest and state.get("batch_id"):
             log(f"re-attaching to batch {state['batch_id']}")
             return str(state["batch_id"])
-    uploaded = await _call(policy, client.files.create, file=requests, purpose="batch")
-    batch = await _call(
-        policy,
+    client = caller.openai_client()
+    uploaded = await caller.call_api(client.files.create, file=requests, purpose="batch")
+    batch = await caller.call_api(
         client.batches.create,
         input_file_id=uploaded.id,
         endpoint=ENDPOINT,
@@ -201,18 +146,12 @@ async def submit_or_attach(
 
 
 async def poll(
-    client: Any,
-    batch_id: str,
-    *,
-    interval: float,
-    total: int,
-    progress: bool | None,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    caller: ModelCaller, batch_id: str, *, interval: float, total: int, progress: bool | None
 ) -> Any:
     """Wait for a terminal status, showing completed/total requests."""
     with BatchProgress(total, enabled=progress, description=f"batch {batch_id}") as bar:
         while True:
-            batch = await _call(policy, client.batches.retrieve, batch_id)
+            batch = await caller.call_api(caller.openai_client().batches.retrieve, batch_id)
             counts = batch.request_counts
             if counts is not None:
                 bar.update(completed=counts.completed + counts.failed, total=counts.total or total)
@@ -221,21 +160,20 @@ async def poll(
             await asyncio.sleep(interval)
 
 
-async def _download(
-    client: Any, file_id: str | None, path: Path, policy: RetryPolicy = DEFAULT_POLICY
-) -> dict[str, int]:
+async def _download(caller: ModelCaller, file_id: str | None, path: Path) -> dict[str, int]:
     """Stream a result file to disk; return custom_id -> byte offset of its line."""
     offsets: dict[str, int] = {}
     if not file_id:
         return offsets
 
     async def fetch() -> None:  # a failed attempt starts the file again
+        client = caller.openai_client()
         async with client.files.with_streaming_response.content(file_id) as response:
             with path.open("wb") as f:
                 async for block in response.iter_bytes():
                     f.write(block)
 
-    await _call(policy, fetch)
+    await caller.call_api(fetch)
     with path.open("rb") as f:
         offset = 0
         for line in f:
@@ -286,41 +224,27 @@ def _missing_message(batch: Any) -> str:
     )
 
 
-def article_result(
-    extractor: Extractor, request: RequestBuilder, n: int, article: Article, answers: _Answers
-) -> ArticleResult:
-    """Ground one article's chunk answers into its result line, as the async engine does."""
-    usage = Usage()
+def article_result(extractor: Extractor, article: Article, answers: _Answers) -> ArticleResult:
+    """Ground one article's chunk answers into its result line, through the engine's steps."""
     try:
-        cleaned, language = extractor.prepare(article.text, article.language)
-        chunks = extractor.chunks(cleaned)
-        drafts: Drafts = []
-        for k, chunk in enumerate(chunks):
-            draft = _parse_answer(extractor, request, answers, f"{n}-{k}", usage, k, len(chunks))
-            drafts.append((draft, (chunk.start, chunk.start + len(chunk.text))))
-        extraction = extractor.ground(article.text, cleaned, language, drafts)
+        prepared = extractor.prepare(article)
+        chunks = range(len(prepared.chunks))
+        drafts = [_parse_answer(extractor, prepared, k, answers) for k in chunks]
+        return extractor.finish(prepared, drafts)
     except ExtractorError as exc:
-        return extractor.failed(article, exc, usage)
-    return extractor.result(article, Extracted(extraction, usage, language))
+        return extractor.failed(article, exc, exc.usage or Usage())
 
 
 def _parse_answer(
-    extractor: Extractor,
-    request: RequestBuilder,
-    answers: _Answers,
-    custom_id: str,
-    usage: Usage,
-    k: int,
-    chunks: int,
+    extractor: Extractor, prepared: Prepared, k: int, answers: _Answers
 ) -> ExtractionDraft:
-    from extractor.errors import OutputInvalidError
-
+    chunks = len(prepared.chunks)
     where = f"chunk {k + 1} of {chunks}: " if chunks > 1 else ""
     if answers.failure is not None:
         raise answers.failure
-    line = answers.get(custom_id)
+    line = answers.get(prepared.request_id(k))
     if line is None:
-        raise ModelError(where + _missing_message(answers.batch))
+        raise ModelError(where + _missing_message(answers.batch), usage=prepared.usage)
     response = line.get("response") or {}
     status = response.get("status_code")
     body = response.get("body") or {}
@@ -329,17 +253,20 @@ def _parse_answer(
         message = error.get("message") if isinstance(error, dict) else str(error)
         raise ModelError(
             f"{where}the server refused the request: HTTP {status}: {message}; "
-            "rerun with --resume to submit it again"
+            "rerun with --resume to submit it again",
+            usage=prepared.usage,
         )
     completion = ChatCompletion.model_validate(body)
-    count_answer(usage, completion, extractor.spec, price_factor=BATCH_PRICE_FACTOR)
+    prepared.usage.requests += 1
+    add_tokens(prepared.usage, completion, extractor.spec, price_factor=BATCH_PRICE_FACTOR)
     try:
-        return request.parse(completion)
+        return batch_caller(extractor).parse(completion)
     except Exception as exc:  # validation, truncation, bad JSON: no re-ask in batch mode
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise OutputInvalidError(
             f"{where}invalid answer (batch mode does not re-ask): {first}; "
-            "rerun this article with --resume --engine async"
+            "rerun this article with --resume --engine async",
+            usage=prepared.usage,
         ) from exc
 
 
@@ -362,26 +289,22 @@ async def run_openai_batch(
     re-attaches to a batch that was submitted instead of paying for it twice. It talks through
     the extractor's own OpenAI client; close the extractor (`aclose`) when done.
     """
-    request = RequestBuilder(extractor)
+    caller = batch_caller(extractor)  # its client is closed with the extractor
     plan = plan or plan_batch(input_path, Path(out_path), resume=resume, overwrite=overwrite)
     say = log or (lambda message: None)
     summary = Summary()
-    client = request.provider.client()  # closed with the extractor
-    policy = request.policy
 
     async def run_job(work: Path, requests: Path, lines: int) -> _Answers:
-        batch_id = await submit_or_attach(
-            client, plan, requests, resume=resume, log=say, policy=policy
-        )
+        batch_id = await submit_or_attach(caller, plan, requests, resume=resume, log=say)
         batch = await poll(
-            client, batch_id, interval=poll_interval, total=lines, progress=progress, policy=policy
+            caller, batch_id, interval=poll_interval, total=lines, progress=progress
         )
         say(f"batch {batch_id} {batch.status}")
         outputs, errors = work / "output.jsonl", work / "errors.jsonl"
         return _Answers(
             [
-                (outputs, await _download(client, batch.output_file_id, outputs, policy)),
-                (errors, await _download(client, batch.error_file_id, errors, policy)),
+                (outputs, await _download(caller, batch.output_file_id, outputs)),
+                (errors, await _download(caller, batch.error_file_id, errors)),
             ],
             batch,
         )
@@ -389,7 +312,7 @@ async def run_openai_batch(
     with tempfile.TemporaryDirectory(prefix="extractor-batch-") as tmp:
         work = Path(tmp)
         requests = work / "requests.jsonl"
-        lines = write_requests(plan, request, requests)
+        lines = write_requests(plan, extractor, requests)
         answers = _Answers([], None)
         if lines:
             try:
@@ -399,11 +322,11 @@ async def run_openai_batch(
                 answers = _Answers([], None, failure=exc)
         writer = JsonlWriter(plan.out, append=True)
         try:
-            for n, item in _items(plan):
+            for item in _todo(plan):
                 if isinstance(item, LoadFailure):
                     result = failure_result(item, extractor.model_label)
                 else:
-                    result = article_result(extractor, request, n, item, answers)
+                    result = article_result(extractor, item, answers)
                 writer.write(result)
                 summary.add(result)
         finally:

@@ -2,38 +2,64 @@
 
 instructor gets our `create` instead of the client's, so every attempt it makes, re-asks
 included, passes through the cache, the recorder and the retry policy, and is counted in the
-article's usage.
+article's usage. Each call carries its own `Call` (article id, usage, answers waiting to be
+cached) bound into that create function, so nothing travels through globals.
 """
 
 from __future__ import annotations
 
-import contextvars
+import dataclasses
 import functools
 import json
+import logging
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from openai.types.chat import ChatCompletion
 
+from extractor.errors import ExtractorError, ModelError, OutputInvalidError, UsageError
 from extractor.model.cache import ReplayStore, ResponseCache, request_key
-from extractor.errors import ExtractorError, ModelError, OutputInvalidError
-from extractor.model.providers import ModelSpec, Provider
+from extractor.model.limits import Limiter, estimate_tokens
+from extractor.model.providers import Provider, make_provider
+from extractor.model.spec import ModelSpec
+from extractor.model.transport import RetryPolicy, call_with_retries, is_mode_rejection
 from extractor.records import ExtractionDraft, Usage
-from extractor.model.transport import RetryPolicy, call_with_retries
 
-_usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("usage")
-_article: contextvars.ContextVar[str] = contextvars.ContextVar("article", default="")
+if TYPE_CHECKING:
+    from extractor.options import Options
+
+# instructor and openai log each failed attempt at WARNING/ERROR; the article's error line and
+# the run summary say it once, in our words
+for _name in ("instructor", "openai", "httpx"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+#: what `--mode` accepts: short names for instructor's modes
+MODES: dict[str, instructor.Mode] = {
+    "tools": instructor.Mode.TOOLS,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+}
 
 
-@dataclass
+def parse_mode(name: str | None) -> instructor.Mode | None:
+    if name is None:
+        return None
+    mode = MODES.get(name) or next((m for m in instructor.Mode if m.value == name), None)
+    if mode is None:
+        raise UsageError(f"unknown --mode {name!r}: use one of {', '.join(MODES)}")
+    return mode
+
+
+@dataclass(frozen=True)
 class CallSettings:
-    max_retries: int = 2  # instructor re-asks after a validation failure
-    temperature: float = 0.0
-    max_tokens: int = 4096
+    max_retries: int  # instructor re-asks after a validation failure
+    temperature: float
+    max_tokens: int
     seed: int = 0
 
 
@@ -65,35 +91,72 @@ RESPONSE_MODEL: type[ExtractionDraft] = type(
 )
 
 
+@dataclass
+class Call:
+    """One chunk's call through all of instructor's attempts: whose it is and what it cost.
+
+    Answers wait in `answers` until instructor has validated the last one; only then are they
+    cached, so an invalid or truncated answer is never replayed from the cache.
+    """
+
+    article_id: str
+    usage: Usage = field(default_factory=Usage)
+    answers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
 class ModelCaller:
     def __init__(
         self,
         provider: Provider,
         *,
         prompt_key: str,
-        settings: CallSettings | None = None,
-        policy: RetryPolicy | None = None,
+        settings: CallSettings,
+        policy: RetryPolicy,
         cache: ResponseCache | None = None,
         record: ReplayStore | None = None,
         replay: ReplayStore | None = None,
+        limiter: Limiter | None = None,
+        mode_forced: bool = False,
     ) -> None:
         self.provider = provider
         self.prompt_key = prompt_key
-        self.settings = settings or CallSettings()
-        self.policy = policy or RetryPolicy()
+        self.settings = settings
+        self.policy = policy
         self.cache = cache
         self.record = record
         self.replay = replay
-        self._patched = instructor.patch(create=self._create, mode=provider.mode)
+        self.limiter = limiter
+        #: an OpenAI-compatible server that rejects the json_schema response format is asked
+        #: in tools mode instead, unless the user chose the mode
+        self.mode_forced = mode_forced
 
     async def extract(
         self, messages: list[dict[str, Any]], *, article_id: str
     ) -> tuple[ExtractionDraft, Usage]:
-        usage = Usage()
-        t_usage = _usage.set(usage)
-        t_article = _article.set(article_id)
+        call = Call(article_id)
         try:
-            draft = await self._patched(
+            try:
+                draft = await self._extract(messages, call)
+            except _ModeRejected as rejected:
+                fallback = instructor.Mode.TOOLS
+                if self.mode_forced or self.provider.mode == fallback:
+                    raise rejected.error from rejected
+                self.provider.mode = fallback  # for every later call too
+                draft = await self._extract(messages, call)
+        except ExtractorError as exc:
+            exc.usage = call.usage
+            raise
+        if self.cache is not None:
+            for key, raw in call.answers:
+                self.cache.set(key, raw)
+        return draft, call.usage
+
+    async def _extract(self, messages: list[dict[str, Any]], call: Call) -> ExtractionDraft:
+        create = instructor.patch(
+            create=functools.partial(self._create, call), mode=self.provider.mode
+        )
+        try:
+            return await create(
                 model=self.provider.spec.model_id,
                 messages=messages,
                 response_model=RESPONSE_MODEL,
@@ -103,38 +166,23 @@ class ModelCaller:
                 seed=self.settings.seed,
             )
         except IncompleteOutputException as exc:
-            raise _with_usage(
-                OutputInvalidError(
-                    f"the model's answer was cut off at max_tokens={self.settings.max_tokens}; "
-                    "raise --max-tokens or shorten --chunk-chars"
-                ),
-                usage,
+            raise OutputInvalidError(
+                f"the model's answer was cut off at max_tokens={self.settings.max_tokens}; "
+                "raise --max-tokens or shorten --chunk-chars"
             ) from exc
         except InstructorRetryException as exc:
             cause = exc.__cause__
-            if isinstance(cause, ExtractorError):
-                raise _with_usage(cause, usage) from exc
+            if isinstance(cause, ExtractorError | _ModeRejected):
+                raise cause from exc
             if isinstance(cause, openai.APIStatusError):
-                raise _with_usage(
-                    ModelError(
-                        f"the server refused the request: HTTP {cause.status_code}: {cause.message}"
-                    ),
-                    usage,
-                ) from exc
-            raise _with_usage(
-                OutputInvalidError(
-                    f"invalid answer after {exc.n_attempts} attempts: {_first_line(cause or exc)}"
-                ),
-                usage,
+                raise _refused(cause) from exc
+            if cause is not None and not isinstance(cause, ValueError):
+                raise cause from exc  # a bug, not an invalid answer: reported as "internal"
+            raise OutputInvalidError(
+                f"invalid answer after {exc.n_attempts} attempts: {_first_line(cause or exc)}"
             ) from exc
-        except ExtractorError as exc:
-            raise _with_usage(exc, usage) from exc
-        finally:
-            _usage.reset(t_usage)
-            _article.reset(t_article)
-        return draft, usage
 
-    async def _create(self, **request: Any) -> ChatCompletion:
+    async def _create(self, call: Call, **request: Any) -> ChatCompletion:
         spec = self.provider.spec
         key = request_key(
             provider=spec.provider,
@@ -142,40 +190,142 @@ class ModelCaller:
             prompt=self.prompt_key,
             request=request,
         )
-        describe = {"model": spec.label, "prompt": self.prompt_key, "article_id": _article.get()}
-        usage = _usage.get(None)
+        describe = {"model": spec.label, "prompt": self.prompt_key, "article_id": call.article_id}
         started = time.monotonic()
         cached = True
-        if self.replay is not None:
-            raw = self.replay.load(key, describe=describe)
-        else:
-            raw = self.cache.get(key) if self.cache is not None else None
-            if raw is None:
-                cached = False
-
-                async def attempt() -> ChatCompletion:  # a coroutine function, as tenacity 9 needs
-                    return await self.provider.complete(request)
-
-                completion = await call_with_retries(attempt, self.policy)
-                raw = completion.model_dump(mode="json", exclude_unset=True)
-                if self.cache is not None:
-                    self.cache.set(key, raw)
+        try:
+            if self.replay is not None:
+                raw = self.replay.load(key, describe=describe)
+            else:
+                raw = self.cache.get(key) if self.cache is not None else None
+                if raw is None:
+                    cached = False
+                    raw = await self._send(request, call)
+                    call.answers.append((key, raw))
+        finally:
+            call.usage.latency_s += time.monotonic() - started
         if self.record is not None:
             self.record.save(key, describe=describe, request=request, response=raw)
         completion = ChatCompletion.model_validate(raw)
-        if usage is not None:
-            usage.latency_s += time.monotonic() - started
-            usage.cached += cached
-            # tokens are what the answer took; a cached answer costs nothing now
-            count_answer(usage, completion, spec, price_factor=0.0 if cached else 1.0)
+        call.usage.requests += cached  # sent requests were counted as they went out
+        call.usage.cached += cached
+        # tokens are what the answer took; a cached answer costs nothing now
+        add_tokens(call.usage, completion, spec, price_factor=0.0 if cached else 1.0)
         return completion
 
+    async def _send(self, request: dict[str, Any], call: Call) -> dict[str, Any]:
+        async def attempt(timeout: float) -> ChatCompletion:
+            call.usage.requests += 1  # every HTTP attempt, failed ones included
+            return await self.provider.complete(request, timeout=timeout)
 
-def count_answer(
+        estimate = estimate_tokens(request) if self.limiter is not None else 0
+        try:
+            completion = await call_with_retries(
+                attempt, self.policy, limiter=self.limiter, tokens=estimate
+            )
+        except openai.APIStatusError as exc:  # not worth retrying: 400, 401, 404 ...
+            if is_mode_rejection(exc):
+                raise _ModeRejected(_refused(exc)) from exc
+            raise _refused(exc) from exc
+        if self.limiter is not None and completion.usage is not None:
+            self.limiter.settle(estimate, completion.usage.total_tokens)
+        return completion.model_dump(mode="json", exclude_unset=True)
+
+    # --- the same requests for the OpenAI Batch API, which answers hours later -------------
+
+    def openai_client(self) -> Any:
+        """The OpenAI client, for the files and batches endpoints; other providers refuse."""
+        from extractor.model.providers import OpenAIProvider
+
+        if not isinstance(self.provider, OpenAIProvider):
+            raise UsageError(
+                f"--engine openai-batch needs --model openai:<name>, not "
+                f"{self.provider.spec.label}; use --engine async for other models"
+            )
+        return self.provider.client()
+
+    def request_body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The body `extract` sends first for these messages, built by the same handler."""
+        from instructor.processing import handle_response_model
+
+        _, body = handle_response_model(
+            RESPONSE_MODEL,
+            mode=self.provider.mode,
+            model=self.provider.spec.model_id,
+            messages=messages,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+            seed=self.settings.seed,
+        )
+        return body
+
+    def parse(self, completion: ChatCompletion) -> ExtractionDraft:
+        """One answer into a draft, validated as `extract` validates it (but never re-asked)."""
+        from instructor.processing import process_response
+
+        return process_response(
+            completion, response_model=RESPONSE_MODEL, stream=False, mode=self.provider.mode
+        )
+
+    async def call_api(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """A control-endpoint call (upload, poll, download) retried under the same policy."""
+
+        async def attempt(timeout: float) -> Any:
+            return await method(*args, **kwargs)
+
+        policy = dataclasses.replace(self.policy, timeout_s=self.policy.deadline_s)  # big files
+        try:
+            return await call_with_retries(attempt, policy)
+        except openai.APIStatusError as exc:  # not worth retrying: 400, 401, 404 ...
+            raise ModelError(
+                f"the Batch API refused the request: HTTP {exc.status_code}: {exc.message}"
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+        if self.cache is not None:
+            self.cache.close()
+
+
+class _ModeRejected(Exception):
+    """The server cannot take this response format; the call is retried in tools mode."""
+
+    def __init__(self, error: ModelError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def build_caller(
+    spec: ModelSpec, opts: Options, *, prompt_key: str, limiter: Limiter | None = None
+) -> ModelCaller:
+    """The caller an `Options` asks for: provider, cache or replay, recorder, retry policy."""
+    mode = parse_mode(opts.mode)
+    provider = make_provider(spec, timeout=opts.timeout_s, mode=mode)
+    replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
+    cache = ResponseCache(opts.cache_dir) if opts.use_cache and replay is None else None
+    return ModelCaller(
+        provider,
+        prompt_key=prompt_key,
+        settings=CallSettings(
+            max_retries=opts.max_retries,
+            temperature=opts.temperature,
+            max_tokens=opts.max_tokens,
+        ),
+        policy=RetryPolicy(
+            max_attempts=opts.max_attempts, deadline_s=opts.deadline_s, timeout_s=opts.timeout_s
+        ),
+        cache=cache,
+        record=ReplayStore(opts.record_dir) if opts.record_dir else None,
+        replay=replay,
+        limiter=limiter,
+        mode_forced=mode is not None,
+    )
+
+
+def add_tokens(
     usage: Usage, completion: ChatCompletion, spec: ModelSpec, *, price_factor: float = 1.0
 ) -> None:
-    """Add one answer to `usage`: a request, its tokens, and its list price times the factor."""
-    usage.requests += 1
+    """Add one answer's tokens to `usage`, and its list price times the factor."""
     if completion.usage is not None:
         u = completion.usage
         usage.prompt_tokens += u.prompt_tokens
@@ -184,9 +334,8 @@ def count_answer(
         usage.cost_usd += spec.cost(u.prompt_tokens, u.completion_tokens) * price_factor
 
 
-def _with_usage(exc: ExtractorError, usage: Usage) -> ExtractorError:
-    exc.usage = usage  # type: ignore[attr-defined]
-    return exc
+def _refused(exc: openai.APIStatusError) -> ModelError:
+    return ModelError(f"the server refused the request: HTTP {exc.status_code}: {exc.message}")
 
 
 def _first_line(exc: BaseException) -> str:

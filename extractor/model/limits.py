@@ -2,7 +2,8 @@
 
 Token buckets refilled continuously, holding at most one second's worth, so requests are spread
 evenly instead of bursting a minute's allowance at the start. The limiter is injected into the
-model caller; cache hits never pass it.
+model caller (`Extractor(options, limiter=...)`); cache hits never pass it. One limiter may be
+shared by many extractors; a 429 with Retry-After pauses all of them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ import json
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletion
+from typing import Any, Protocol
 
 from extractor.errors import UsageError
 
@@ -49,6 +47,9 @@ class Limiter(Protocol):
 
     def settle(self, estimated: int, actual: int) -> None: ...
 
+    def pause(self, seconds: float) -> None:
+        """The server asked (429 Retry-After) for a pause: hold every request back."""
+
 
 class RateLimiter:
     """Requests-per-minute and tokens-per-minute limits shared by every request of a run.
@@ -75,18 +76,15 @@ class RateLimiter:
         self.requests = _Bucket(rpm, now) if rpm else None
         self.tokens = _Bucket(tpm, now) if tpm else None
         self.waits: list[float] = []
+        self._paused_until = 0.0
         self._lock = asyncio.Lock()
-
-    @property
-    def active(self) -> bool:
-        return self.requests is not None or self.tokens is not None
 
     async def acquire(self, tokens: int = 0) -> float:
         waited = 0.0
         async with self._lock:
             while True:
                 now = self.clock()
-                wait = 0.0
+                wait = max(0.0, self._paused_until - now)
                 for bucket, amount in ((self.requests, 1), (self.tokens, tokens)):
                     if bucket is not None:
                         bucket.refill(now)
@@ -107,29 +105,11 @@ class RateLimiter:
             self.tokens.refill(self.clock())
             self.tokens.level = min(self.tokens.capacity, self.tokens.level + estimated - actual)
 
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
 
 def estimate_tokens(request: dict[str, Any]) -> int:
     """Prompt tokens before sending: characters of messages and schema over four."""
     sent = {k: request.get(k) for k in ("messages", "tools", "response_format")}
     return math.ceil(len(json.dumps(sent, ensure_ascii=False)) / CHARS_PER_TOKEN)
-
-
-class LimitedProvider:
-    """A provider whose every request (retries included) first passes the rate limiter."""
-
-    def __init__(self, inner: Any, limiter: Limiter) -> None:
-        self.inner = inner
-        self.limiter = limiter
-        self.spec = inner.spec
-        self.mode = inner.mode
-
-    async def complete(self, request: dict[str, Any]) -> ChatCompletion:
-        estimate = estimate_tokens(request)
-        await self.limiter.acquire(estimate)
-        completion = await self.inner.complete(request)  # a failed request keeps its estimate
-        if completion.usage is not None:
-            self.limiter.settle(estimate, completion.usage.total_tokens)
-        return completion
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
