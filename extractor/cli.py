@@ -33,7 +33,7 @@ def extract(
     model: opt.ModelOpt = None,
     base_url: opt.BaseUrlOpt = None,
     mode: opt.ModeOpt = None,
-    prompt_version: opt.PromptVersionOpt = None,
+    prompt_version: opt.PromptVersionOpt = opt.D.prompt_version,
     output_language: opt.OutputLanguageOpt = None,
     drop_ungrounded: opt.DropUngroundedOpt = False,
     follow_up_uncovered: opt.FollowUpOpt = False,
@@ -42,25 +42,27 @@ def extract(
     record: opt.RecordOpt = None,
     replay: opt.ReplayOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Articles in flight at once.")] = 1,
-    max_retries: opt.MaxRetriesOpt = 2,
-    timeout: opt.TimeoutOpt = 120.0,
-    deadline: opt.DeadlineOpt = 600.0,
-    max_attempts: opt.MaxAttemptsOpt = 6,
-    max_tokens: opt.MaxTokensOpt = 4096,
-    chunk_chars: opt.ChunkCharsOpt = 12000,
+    max_retries: opt.MaxRetriesOpt = opt.D.max_retries,
+    timeout: opt.TimeoutOpt = opt.D.timeout_s,
+    deadline: opt.DeadlineOpt = opt.D.deadline_s,
+    max_attempts: opt.MaxAttemptsOpt = opt.D.max_attempts,
+    backoff: opt.BackoffOpt = opt.D.backoff_s,
+    max_tokens: opt.MaxTokensOpt = opt.D.max_tokens,
+    chunk_chars: opt.ChunkCharsOpt = opt.D.chunk_chars,
 ) -> None:
     """Extract grounded records from articles: one JSONL line per input article, in order.
 
     For large collections use `extractor batch`: resumable, rate-limited, with progress.
     """
+    params = dict(locals())  # first, so that it holds only the parameters
+
     from extractor.articles import iter_articles
     from extractor.output import JsonlWriter, Summary
     from extractor.runner import run_in_order
 
-    params = locals()
     try:
         items = iter(iter_articles(paths))  # checks that every path exists before anything runs
-        extractor = opt.extractor_from(params)
+        extractor = opt.extractor_from(params, runner={"paths", "out", "concurrency"})
         first = next(items, None)
     except UsageError as exc:
         raise opt.usage_exit(exc) from None

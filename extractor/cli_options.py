@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from extractor.errors import ExtractorError
+from extractor.options import DEFAULTS, Options, option_field
 
 if TYPE_CHECKING:
     from extractor.engine import Extractor
@@ -17,73 +18,66 @@ if TYPE_CHECKING:
 
 err = Console(stderr=True, highlight=False)
 
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="openai:<name> | local[:path.gguf] | baseline. Default: $EXTRACTOR_MODEL, "
-        "openai:gpt-4o-mini when OPENAI_API_KEY is set, else baseline.",
-    ),
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option(help="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), with openai:"),
-]
-ModeOpt = Annotated[str | None, typer.Option(help="instructor mode override, e.g. tool_call.")]
-PromptVersionOpt = Annotated[str | None, typer.Option(help="Prompt folder under prompts/.")]
-OutputLanguageOpt = Annotated[
-    str | None, typer.Option(help="Language of summaries/messages (default: the article's).")
-]
-DropUngroundedOpt = Annotated[
-    bool, typer.Option(help="Drop records whose evidence is not in the article.")
-]
-FollowUpOpt = Annotated[bool, typer.Option(help="One more request for numbers no Figure covers.")]
-CacheOpt = Annotated[
-    Path | None, typer.Option("--cache", help="Cache directory (default: per-user cache).")
-]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-RecordOpt = Annotated[
-    Path | None, typer.Option("--record", help="Also write every response to DIR as JSON files.")
-]
-ReplayOpt = Annotated[
-    Path | None,
-    typer.Option("--replay", help="Answer only from recordings in DIR; never connect."),
-]
-MaxRetriesOpt = Annotated[int, typer.Option(min=0, help="Re-asks after invalid output.")]
-TimeoutOpt = Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP request.")]
-DeadlineOpt = Annotated[
-    float, typer.Option(min=0.1, help="Seconds for all retries of one request.")
-]
-MaxAttemptsOpt = Annotated[
-    int, typer.Option(min=1, help="Tries per request on 429/5xx/timeouts/resets.")
-]
-MaxTokensOpt = Annotated[int, typer.Option(min=16, help="Output tokens per request.")]
-ChunkCharsOpt = Annotated[
-    int, typer.Option(min=500, help="Characters per chunk; long articles are cut into chunks.")
-]
 
-#: command parameter -> Options field, where the names differ
+def _option(name: str, *short: str) -> Any:
+    """A typer option built from the `Options` field: one flag name, help and bound."""
+    meta = option_field(name).metadata
+    extra = {"min": meta["min"]} if meta["min"] is not None else {}
+    return typer.Option(
+        f"--{meta['flag'] or name.replace('_', '-')}", *short, help=meta["help"], **extra
+    )
+
+
+#: defaults for the command signatures: `max_retries: opt.MaxRetriesOpt = opt.D.max_retries`
+D = DEFAULTS
+
+ModelOpt = Annotated[str | None, _option("model", "-m")]
+BaseUrlOpt = Annotated[str | None, _option("base_url")]
+ModeOpt = Annotated[str | None, _option("mode")]
+PromptVersionOpt = Annotated[str, _option("prompt_version")]
+OutputLanguageOpt = Annotated[str | None, _option("output_language")]
+DropUngroundedOpt = Annotated[bool, _option("drop_ungrounded")]
+FollowUpOpt = Annotated[bool, _option("follow_up_uncovered")]
+CacheOpt = Annotated[Path | None, _option("cache_dir")]
+NoCacheOpt = Annotated[bool, _option("use_cache")]
+RecordOpt = Annotated[Path | None, _option("record_dir")]
+ReplayOpt = Annotated[Path | None, _option("replay_dir")]
+MaxRetriesOpt = Annotated[int, _option("max_retries")]
+TimeoutOpt = Annotated[float, _option("timeout_s")]
+DeadlineOpt = Annotated[float, _option("deadline_s")]
+MaxAttemptsOpt = Annotated[int, _option("max_attempts")]
+BackoffOpt = Annotated[float, _option("backoff_s")]
+MaxTokensOpt = Annotated[int, _option("max_tokens")]
+ChunkCharsOpt = Annotated[int, _option("chunk_chars")]
+
+#: command parameter -> Options field, where the flag is not the field's name
 _FIELD = {
-    "cache": "cache_dir",
-    "record": "record_dir",
-    "replay": "replay_dir",
-    "timeout": "timeout_s",
-    "deadline": "deadline_s",
+    (f.metadata["flag"] or f.name).replace("-", "_"): f.name for f in dataclasses.fields(Options)
 }
 
 
-def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Extractor:
-    """The Extractor a command's parameters ask for (pass `locals()`); parameters that are not
-    options are ignored. Says so when no model is configured and the baseline runs."""
-    from extractor.engine import Extractor, Options  # imports instructor: not for --help
+def extractor_from(
+    params: dict[str, Any], *, runner: set[str], limiter: Limiter | None = None
+) -> Extractor:
+    """The Extractor a command's parameters ask for (pass `locals()`).
 
-    fields = {f.name for f in dataclasses.fields(Options)}
-    values = {_FIELD.get(name, name): value for name, value in params.items()}
-    values["use_cache"] = not values.pop("no_cache", False)
+    `runner` names the command's parameters that are not extraction options (paths, out,
+    concurrency …); any other parameter must be an `Options` field, or this raises, so an
+    option cannot be declared on a command and then silently ignored. Says so when no model
+    is configured and the baseline runs.
+    """
+    from extractor.engine import Extractor  # imports the prompt and model spec: not for --help
+
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in runner:
+            continue
+        field = _FIELD.get(name)
+        if field is None:
+            raise TypeError(f"command parameter {name!r} is neither an option nor in `runner`")
+        values[field] = (not value) if field == "use_cache" else value
     extractor = Extractor(
-        Options.of(**{k: v for k, v in values.items() if k in fields and v is not None}),
-        limiter=limiter,
+        Options.of(**{k: v for k, v in values.items() if v is not None}), limiter=limiter
     )
     if extractor.fell_back:
         err.print(

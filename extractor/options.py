@@ -18,7 +18,10 @@ DEFAULT_PROMPT_VERSION = "extract-v1"
 
 
 def _meta(help: str, *, flag: str | None = None, min: float | None = None) -> dict[str, Any]:
-    """A field's CLI help, flag name (default: the field name) and lower bound."""
+    """A field's CLI help, flag name (default: the field name) and lower bound.
+
+    A flag starting with "no-" sets the field to False (its help describes the flag).
+    """
     return {"help": help, "flag": flag, "min": min}
 
 
@@ -74,6 +77,14 @@ class Options:
     max_attempts: int = field(
         default=6, metadata=_meta("Tries per request on 429/5xx/timeouts/resets.", min=1)
     )
+    backoff_s: float = field(
+        default=1.0,
+        metadata=_meta(
+            "Seconds before the first retry; doubles with jitter up to 30 s.",
+            flag="backoff",
+            min=0.0,
+        ),
+    )
     max_tokens: int = field(default=4096, metadata=_meta("Output tokens per request.", min=16))
     temperature: float = field(default=0.0, metadata=_meta("Sampling temperature.", min=0.0))
     chunk_chars: int = field(
@@ -91,7 +102,7 @@ class Options:
         ),
     )
     use_cache: bool = field(
-        default=True, metadata=_meta("Read and write the response cache.", flag="no-cache")
+        default=True, metadata=_meta("Neither read nor write the response cache.", flag="no-cache")
     )
     record_dir: Path | None = field(
         default=None,

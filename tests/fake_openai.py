@@ -223,8 +223,16 @@ class FakeOpenAI:
         hostile = {"drip": step.drip, "truncate": step.truncate}
         if step.raw is not None:
             raw = step.raw.encode()
-            return _Reply(200, None, dict(step.headers), step.delay, step.drop, raw,
-                          step.content_type, **hostile)
+            return _Reply(
+                200,
+                None,
+                dict(step.headers),
+                step.delay,
+                step.drop,
+                raw,
+                step.content_type,
+                **hostile,
+            )
         body = self._envelope(request, step, n)
         if step.empty_choices:
             body["choices"] = []

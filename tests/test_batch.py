@@ -43,7 +43,12 @@ def model_args(server) -> list[str]:
 
 def extractor_for(server, limiter=None, **opts) -> Extractor:
     return Extractor(
-        Options(model="openai:test-model", base_url=server.base_url, use_cache=False, **opts),
+        Options(
+            model="openai:test-model",
+            base_url=server.base_url,
+            use_cache=False,
+            **{"backoff_s": 0.0, **opts},
+        ),
         limiter=limiter,
     )
 

@@ -29,6 +29,7 @@ ANSWER = Step(content=scripted("answer_000.json"))
 
 
 def options(server, **kw) -> Options:
+    kw.setdefault("backoff_s", 0.0)  # retries without real sleeps
     return Options(model="openai:test-model", base_url=server.base_url, use_cache=False, **kw)
 
 

@@ -18,6 +18,7 @@ SEED_000 = (SEEDS / "000_bc9a927a736966c8.txt").read_text(encoding="utf-8")
 
 
 def run_article(server, text: str = SEED_000, **opts) -> object:
+    opts.setdefault("backoff_s", 0.0)  # retries without real sleeps
     options = Options(model="openai:test-model", base_url=server.base_url, use_cache=False, **opts)
     extractor = Extractor(options)
 

@@ -58,7 +58,7 @@ def batch(
         typer.Option("--progress/--no-progress", help="Progress bar (default: if a terminal)."),
     ] = None,
     mode: opt.ModeOpt = None,
-    prompt_version: opt.PromptVersionOpt = None,
+    prompt_version: opt.PromptVersionOpt = opt.D.prompt_version,
     output_language: opt.OutputLanguageOpt = None,
     drop_ungrounded: opt.DropUngroundedOpt = False,
     follow_up_uncovered: opt.FollowUpOpt = False,
@@ -66,19 +66,21 @@ def batch(
     no_cache: opt.NoCacheOpt = False,
     record: opt.RecordOpt = None,
     replay: opt.ReplayOpt = None,
-    max_retries: opt.MaxRetriesOpt = 2,
-    timeout: opt.TimeoutOpt = 120.0,
-    deadline: opt.DeadlineOpt = 600.0,
-    max_attempts: opt.MaxAttemptsOpt = 6,
-    max_tokens: opt.MaxTokensOpt = 4096,
-    chunk_chars: opt.ChunkCharsOpt = 12000,
+    max_retries: opt.MaxRetriesOpt = opt.D.max_retries,
+    timeout: opt.TimeoutOpt = opt.D.timeout_s,
+    deadline: opt.DeadlineOpt = opt.D.deadline_s,
+    max_attempts: opt.MaxAttemptsOpt = opt.D.max_attempts,
+    backoff: opt.BackoffOpt = opt.D.backoff_s,
+    max_tokens: opt.MaxTokensOpt = opt.D.max_tokens,
+    chunk_chars: opt.ChunkCharsOpt = opt.D.chunk_chars,
 ) -> None:
     """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
+    params = dict(locals())  # first, so that it holds only the parameters
+
     from extractor.batch.engine import run_batch
     from extractor.batch.plan import plan_batch, resume_lines
     from extractor.output import Summary
 
-    params = locals()
     if out is None:
         raise opt.usage_exit(
             UsageError("--out is required: name the JSONL file to write, e.g. --out out.jsonl")
@@ -87,7 +89,22 @@ def batch(
         from extractor.model.limits import RateLimiter
 
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
-        extractor = opt.extractor_from(params, limiter=limiter)
+        extractor = opt.extractor_from(
+            params,
+            runner={
+                "paths",
+                "out",
+                "concurrency",
+                "resume",
+                "overwrite",
+                "rpm",
+                "tpm",
+                "engine",
+                "poll_interval",
+                "progress",
+            },
+            limiter=limiter,
+        )
         if engine is Engine.openai_batch:
             from extractor.batch.openai_batch import batch_caller
 

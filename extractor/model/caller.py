@@ -312,7 +312,10 @@ def build_caller(
             max_tokens=opts.max_tokens,
         ),
         policy=RetryPolicy(
-            max_attempts=opts.max_attempts, deadline_s=opts.deadline_s, timeout_s=opts.timeout_s
+            max_attempts=opts.max_attempts,
+            deadline_s=opts.deadline_s,
+            timeout_s=opts.timeout_s,
+            initial_wait_s=opts.backoff_s,
         ),
         cache=cache,
         record=ReplayStore(opts.record_dir) if opts.record_dir else None,

@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    wait_exponential,
+    wait_random,
+)
 
 from extractor.errors import TransportError
 from extractor.model.limits import Limiter
@@ -33,7 +39,7 @@ class RetryPolicy:
     max_attempts: int
     deadline_s: float  # overall, across every attempt of one request, waits included
     timeout_s: float  # one attempt, body included
-    initial_wait_s: float = 1.0
+    initial_wait_s: float
     max_wait_s: float = 30.0
     #: injected so tests never sleep for real
     sleep: Callable[[float], Awaitable[Any]] = field(default=asyncio.sleep, compare=False)
@@ -114,7 +120,9 @@ async def call_with_retries(
     attempt first passes `limiter` (its wait does not count against the deadline), and a
     Retry-After from the server pauses the limiter, so every request sharing it slows down.
     """
-    backoff = wait_exponential_jitter(initial=policy.initial_wait_s, max=policy.max_wait_s)
+    backoff = wait_exponential(
+        multiplier=policy.initial_wait_s, max=policy.max_wait_s
+    ) + wait_random(0, policy.initial_wait_s)
     started = policy.clock()
     queued = 0.0  # time spent waiting on our own rate limiter
     asked_too_long: list[float] = []
