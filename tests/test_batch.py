@@ -322,6 +322,7 @@ asyncio.run(run_batch(ex, sys.argv[2], sys.argv[3], concurrency=2, resume=False,
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
+@pytest.mark.slow
 def test_kill_9_leaves_a_file_that_resume_completes(fake, run_cli, tmp_path):
     out = tmp_path / "out.jsonl"
     with fake(default=ANSWER, latency=0.2) as server:
@@ -347,6 +348,7 @@ def test_kill_9_leaves_a_file_that_resume_completes(fake, run_cli, tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs SIGINT")
+@pytest.mark.slow
 def test_ctrl_c_reports_what_is_done_and_exits_130(fake, run_cli, tmp_path):
     out = tmp_path / "out.jsonl"
     with fake(default=ANSWER, latency=0.2) as server:

@@ -72,6 +72,7 @@ def _writer(directory: str, worker: int) -> None:
     cache.close()
 
 
+@pytest.mark.slow
 def test_concurrent_writers_from_several_processes(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), w)) for w in range(4)]

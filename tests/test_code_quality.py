@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
@@ -15,6 +16,7 @@ def _tool(name: str) -> str:
     return found
 
 
+@pytest.mark.slow
 def test_ruff_clean():
     proc = subprocess.run(
         [_tool("ruff"), "check", "extractor", "tests", "bench"],
@@ -25,6 +27,7 @@ def test_ruff_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_import_layers():
     proc = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEEDS, read_jsonl
 
-pytestmark = pytest.mark.local_model
+pytestmark = [pytest.mark.local_model, pytest.mark.slow]
 
 
 def test_local_model_end_to_end(tmp_path, cli):
