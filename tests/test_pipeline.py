@@ -70,7 +70,10 @@ def test_invalid_answer_is_reasked_then_fixed(fake):
         reask = server.requests[1]["messages"]
     assert result.error is None
     assert len(result.events) == 1
-    assert "INVADE" in str(reask[-1]["content"]) or "INVADE" in str(reask)
+    # the re-ask is a new user turn carrying the validation error of the rejected value
+    assert reask[-1]["role"] == "user"
+    assert "events.0.event_type" in reask[-1]["content"]
+    assert "input_value='INVADE'" in reask[-1]["content"]
     # usage is summed over both attempts (the fake reports 120 tokens per answer)
     assert result.usage.requests == 2
     assert result.usage.total_tokens == 240
