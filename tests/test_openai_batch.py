@@ -146,7 +146,8 @@ def test_long_article_is_one_line_per_chunk_and_merged(fake, tmp_path):
     assert summary.ok == 1
 
 
-def test_resume_reattaches_to_a_submitted_batch(fake, tmp_path):
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_rerun_reattaches_to_a_submitted_batch(fake, tmp_path, resume):
     out = tmp_path / "out.jsonl"
     src = first_lines(tmp_path, 2)
     with fake(default=ANSWER) as server:
@@ -158,14 +159,16 @@ def test_resume_reattaches_to_a_submitted_batch(fake, tmp_path):
 
             requests = tmp_path / "requests.jsonl"
             write_requests(plan, extractor, requests)
-            await submit_or_attach(batch_caller(extractor), plan, requests, resume=False, log=print)
+            await submit_or_attach(
+                batch_caller(extractor), plan, requests, reattach=False, log=print
+            )
             await extractor.aclose()
 
         asyncio.run(submit_then_die())
         assert state_path(out).exists()
-        summary = run_engine(server, src, out, resume=True)
+        summary = run_engine(server, src, out, resume=resume)
         batches = len(server.batches)
-    assert batches == 1  # re-attached, not paid for twice
+    assert batches == 1  # re-attached, not paid for twice, also without --resume
     assert summary.ok == 2
 
 

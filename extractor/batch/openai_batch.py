@@ -6,8 +6,9 @@
    model, so it is the body the async engine sends. (instructor's `BatchProcessor` does not
    fit: it builds a different strict schema, ignores our mode and base URL, and is blocking.)
 2. Upload it (`purpose="batch"`), create the batch, and poll until it is completed, failed,
-   expired or cancelled, with a progress bar. The batch id is kept in `OUT.batch.json`, so a
-   killed poller re-attaches with `--resume` instead of paying twice.
+   expired or cancelled, with a progress bar. The batch id and a digest of the requests are
+   kept in `OUT.batch.json`, so a rerun after a kill (with or without `--resume`) re-attaches
+   to the batch instead of paying twice; `--overwrite` submits anew.
 3. Download the output and error files, stream the input again, prepare each article again
    (the same deterministic step; holding every prepared article for the hours a batch takes
    would make memory grow with the input), look up each chunk's answer by its request id,
@@ -116,12 +117,12 @@ def state_path(out: Path) -> Path:
 
 
 async def submit_or_attach(
-    caller: ModelCaller, plan: BatchPlan, requests: Path, *, resume: bool, log: Any
+    caller: ModelCaller, plan: BatchPlan, requests: Path, *, reattach: bool, log: Any
 ) -> str:
     """The batch id: the one recorded for these exact requests when resuming, else a new one."""
     state_file = state_path(plan.out)
     digest = _sha256(requests)
-    if resume and state_file.exists():
+    if reattach and state_file.exists():
         try:
             state = json.loads(state_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -141,7 +142,7 @@ async def submit_or_attach(
     tmp = state_file.with_name(state_file.name + ".tmp")
     tmp.write_text(json.dumps({"batch_id": batch.id, "requests_sha256": digest}) + "\n")
     os.replace(tmp, state_file)
-    log(f"submitted batch {batch.id} ({uploaded.id}); kill-safe: rerun with --resume to re-attach")
+    log(f"submitted batch {batch.id} ({uploaded.id}); if this is killed, rerun to re-attach")
     return str(batch.id)
 
 
@@ -295,7 +296,9 @@ async def run_openai_batch(
     summary = Summary()
 
     async def run_job(work: Path, requests: Path, lines: int) -> _Answers:
-        batch_id = await submit_or_attach(caller, plan, requests, resume=resume, log=say)
+        # the same requests were submitted before (a killed poller): attach, never pay twice,
+        # unless the user asked to start over
+        batch_id = await submit_or_attach(caller, plan, requests, reattach=not overwrite, log=say)
         batch = await poll(
             caller, batch_id, interval=poll_interval, total=lines, progress=progress
         )
