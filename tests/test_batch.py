@@ -194,6 +194,10 @@ def test_failures_that_stay_are_error_lines_and_exit_1(fake, run_cli, tmp_path):
     assert len(failed) == 5  # requests 4, 8, ... 20 of 20: no retries allowed
     assert all("HTTP 500" in line["error"]["message"] for line in failed)
     assert "(15 ok, 5 failed" in result.output
+    # one clear line per failed article on stderr, and no retry chatter from the libraries
+    said = [x for x in result.output.splitlines() if x.startswith("failed: ")]
+    assert sorted(x.split(":")[1].strip() for x in said) == sorted(x["article_id"] for x in failed)
+    assert "Max retries" not in result.output and "API call failed" not in result.output
 
 
 # --- bounds and limits -----------------------------------------------------------------------

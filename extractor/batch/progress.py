@@ -62,8 +62,15 @@ class BatchProgress:
             self._progress.update(self._task, completed=completed, total=total)
 
     def advance(self, result: ArticleResult) -> None:
+        """Count a finished article; a failed one also gets its one line on stderr."""
         self.errors += result.error is not None
         self.tokens += result.usage.total_tokens
+        if result.error is not None:
+            line = failure_line(result)
+            if self._progress is not None:
+                self._progress.console.print(line, markup=False, highlight=False)
+            else:
+                print(line, file=sys.stderr, flush=True)
         if self._progress is None:
             return
         self._progress.advance(self._task)
@@ -76,3 +83,9 @@ class BatchProgress:
         )
 
 
+
+
+def failure_line(result: ArticleResult) -> str:
+    """The one line a failed article gets on stderr (its error line holds the same)."""
+    assert result.error is not None
+    return f"failed: {result.article_id}: {result.error.kind}: {result.error.message}"
