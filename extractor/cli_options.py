@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from extractor.errors import ExtractorError
+from extractor.errors import ConfigError, ExtractorError
+from extractor.output import redact
 
 if TYPE_CHECKING:
     from extractor.engine import Extractor
@@ -76,15 +82,29 @@ _FIELD = {
 def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Extractor:
     """The Extractor a command's parameters ask for (pass `locals()`); parameters that are not
     options are ignored. Says so when no model is configured and the baseline runs."""
+    import instructor
+
     from extractor.engine import Extractor, Options  # imports instructor: not for --help
+    from extractor.model.providers import OpenAIProvider
 
     fields = {f.name for f in dataclasses.fields(Options)}
     values = {_FIELD.get(name, name): value for name, value in params.items()}
     values["use_cache"] = not values.pop("no_cache", False)
+    if values.get("mode") and values["mode"] not in {m.value for m in instructor.Mode}:
+        raise ConfigError(
+            f"unknown --mode {values['mode']!r}; use one of: "
+            + ", ".join(sorted(m.value for m in instructor.Mode))
+        )
     extractor = Extractor(
         Options(**{k: v for k, v in values.items() if k in fields and v is not None}),
         limiter=limiter,
     )
+    caller = extractor.caller
+    if caller is not None and caller.replay is None:
+        # a missing API key would fail every article alike: say it once, before any
+        provider = getattr(caller.provider, "inner", caller.provider)  # under a rate limiter
+        if isinstance(provider, OpenAIProvider):
+            provider.client()  # raises ConfigError without a key; connects to nothing yet
     if extractor.fell_back:
         err.print(
             "note: no model configured, using the offline baseline; connect one with "
@@ -95,5 +115,34 @@ def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Ex
 
 def usage_exit(exc: ExtractorError) -> typer.Exit:
     """Print the problem and exit 2: the command was used wrongly, nothing ran."""
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}")
     return typer.Exit(2)
+
+
+#: exit codes of a run stopped by a signal (128 + its number, as a shell reports it)
+EXIT_INTERRUPTED = 130  # SIGINT, Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM, e.g. `kill`, a container or job scheduler stopping the run
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[list[int]]:
+    """SIGTERM stops a run the way Ctrl-C does (asyncio cancels it, KeyboardInterrupt follows),
+    so both report what is done. Yields a one-item list: the exit code for that interrupt."""
+    code = [EXIT_INTERRUPTED]
+    if threading.current_thread() is not threading.main_thread():
+        yield code
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        code[0] = EXIT_TERMINATED
+        handler = signal.getsignal(signal.SIGINT)  # asyncio.run's, which cancels the run
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
