@@ -122,6 +122,9 @@ def cache_stats(cache: opt.CacheOpt = None) -> None:
     from extractor.model.cache import ResponseCache
 
     stats = ResponseCache(cache).stats()
+    if stats["entries"] is None:
+        err.print(f"{stats['directory']}: unreadable; `extractor cache clear` rebuilds it")
+        raise typer.Exit(1)
     err.print(
         f"{stats['directory']}: {stats['entries']} responses, {stats['size_bytes'] / 1e6:.1f} MB"
     )
@@ -132,8 +135,13 @@ def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
     from extractor.model.cache import ResponseCache
 
-    removed = ResponseCache(cache).clear()
-    err.print(f"removed {removed} cached responses")
+    store = ResponseCache(cache)
+    removed = store.clear()
+    if removed is None:
+        err.print(f"rebuilt the damaged cache {store.directory}: it is empty now")
+    else:
+        err.print(f"removed {removed} cached responses")
+    store.close()
 
 
 @app.command()

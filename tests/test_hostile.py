@@ -7,15 +7,24 @@ Model calls go to the offline baseline or the scripted fake server on loopback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import stat
+import sys
+import tomllib
 from pathlib import Path
 
+import diskcache
 import pytest
-from conftest import DATA, SEEDS, read_jsonl
+from conftest import DATA, ROOT, SEEDS, read_jsonl, scripted
+from fake_openai import Step
+
+from extractor.model.cache import ResponseCache
 
 HOSTILE = DATA / "hostile" / "hostile.jsonl"
 SEED = SEEDS / "000_bc9a927a736966c8.txt"
+ANSWER = Step(content=scripted("answer_000.json"))  # scripted test data, not a model's answer
 
 
 def said(result) -> str:
@@ -147,3 +156,102 @@ def test_a_file_name_that_is_not_utf8_is_an_error_line(tmp_path, cli):
     assert "file name is not UTF-8" in message and "rename" in message
     resumed = cli("batch", folder, "--out", out, "--resume")
     assert resumed.exit_code == 1 and "1 articles already done, 1 to run" in said(resumed)
+
+
+# --- 6: HTML input when the HTML reader's parts are missing ---------------------------------
+
+
+def test_pyproject_declares_the_html_cleaner():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(dep.startswith("lxml_html_clean") for dep in project["dependencies"])
+
+
+def test_a_broken_html_reader_costs_the_html_articles_only(tmp_path, monkeypatch, cli):
+    # as in a fresh install without lxml_html_clean: importing trafilatura raises ImportError
+    for name in list(sys.modules):
+        if name.split(".")[0] in {"trafilatura", "justext", "lxml_html_clean"}:
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "lxml_html_clean", None)
+    monkeypatch.setitem(sys.modules, "lxml.html.clean", None)
+    out = tmp_path / "out.jsonl"
+    result = cli("extract", DATA / "articles" / "page.html", SEED, "--out", out)
+    assert result.exit_code == 1, result.stderr
+    page, seed = read_jsonl(out)
+    assert seed["error"] is None
+    assert page["error"]["kind"] == "input"
+    message = page["error"]["message"]
+    assert "pip install" in message and "lxml_html_clean" in message
+
+
+# --- 7, 8: a corrupt, full or poisoned cache ------------------------------------------------
+
+
+def cached_run(cli, server, tmp_path, name: str):
+    out = tmp_path / f"{name}.jsonl"
+    args = ["extract", SEED, "-m", "openai:m", "--base-url", server.base_url]
+    return cli(*args, "--cache", tmp_path / "c", "--out", out), read_jsonl(out)
+
+
+def test_a_corrupt_cache_is_a_warning_and_cache_clear_rebuilds_it(fake, tmp_path, cli, caplog):
+    cache = tmp_path / "c"
+    cache.mkdir()
+    (cache / "cache.db").write_bytes(b"this is not an SQLite database\n" * 200)
+    with fake(default=ANSWER) as server:
+        result, lines = cached_run(cli, server, tmp_path, "a")
+        assert result.exit_code == 0, result.stderr
+        assert "is unusable" in caplog.text and "cache clear" in caplog.text
+        assert lines[0]["error"] is None and len(server.requests) == 1
+        assert cli("cache", "stats", "--cache", cache).exit_code == 1
+        cleared = cli("cache", "clear", "--cache", cache)
+        assert cleared.exit_code == 0 and "rebuilt the damaged cache" in said(cleared)
+        for name in ("b", "c"):  # the rebuilt cache works again: the second run is a hit
+            result, lines = cached_run(cli, server, tmp_path, name)
+            assert result.exit_code == 0, result.stderr
+        assert len(server.requests) == 2 and lines[0]["usage"]["cached"] == 1
+
+
+def test_a_full_cache_is_a_warning_not_a_crash(tmp_path, caplog):
+    cache = ResponseCache(tmp_path)
+    con = cache._cache._con  # SQLITE_FULL, as on a full disk: no page may be added
+    (pages,) = con.execute("PRAGMA page_count").fetchone()
+    con.execute(f"PRAGMA max_page_count = {pages}")
+    with caplog.at_level(logging.WARNING):
+        cache.set("k1", {"choices": [], "filler": "x" * 20000})
+        cache.set("k2", {"choices": [], "filler": "y" * 20000})
+    assert cache.get("k1") is None
+    assert caplog.text.count("not caching") == 1  # once per run, not once per answer
+    assert "full" in caplog.text
+
+
+class _Planted:
+    """A pickle that runs a shell command when loaded: what an attacker would plant."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_pickle_in_the_cache_never_runs(fake, tmp_path, cli, caplog):
+    marker = tmp_path / "pwned"
+    with fake(default=ANSWER) as server:
+        first, _ = cached_run(cli, server, tmp_path, "a")
+        assert first.exit_code == 0, first.stderr
+        with diskcache.Cache(str(tmp_path / "c")) as plain:  # diskcache's default: pickles
+            keys = list(plain)
+            assert len(keys) == 1
+            plain.set(keys[0], _Planted(marker))
+        second, lines = cached_run(cli, server, tmp_path, "b")
+        assert len(server.requests) == 2  # a miss: asked again
+    assert not marker.exists()
+    assert second.exit_code == 0 and lines[0]["error"] is None
+    assert "not JSON text" in caplog.text
+
+
+def test_cache_folder_and_database_are_owner_only(fake, tmp_path, cli):
+    with fake(default=ANSWER) as server:
+        result, _ = cached_run(cli, server, tmp_path, "a")
+    assert result.exit_code == 0
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "c" / "cache.db").stat().st_mode) == 0o600
