@@ -6,20 +6,26 @@ Model calls go to the offline baseline or the scripted fake server on loopback.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
+import resource
 import shutil
+import signal
 import stat
+import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
 import diskcache
 import pytest
 from conftest import DATA, ROOT, SEEDS, read_jsonl, scripted
-from fake_openai import Step
+from fake_openai import Step, error_body
 
+from extractor.articles import LoadFailure, iter_articles, iter_ids, load_article
 from extractor.model.cache import ResponseCache
 
 HOSTILE = DATA / "hostile" / "hostile.jsonl"
@@ -255,3 +261,250 @@ def test_cache_folder_and_database_are_owner_only(fake, tmp_path, cli):
     assert result.exit_code == 0
     assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "c" / "cache.db").stat().st_mode) == 0o600
+
+
+# --- 9, 14: two runs on one output; SIGTERM -------------------------------------------------
+
+BATCH_ARTICLES = DATA / "batch" / "articles.jsonl"  # a1..a20, each the text of seed 000
+ALL_IDS = {f"a{i}" for i in range(1, 21)}
+
+
+#: the real `extractor` command, in a child process (for signals, locks and limits)
+CLI = [sys.executable, "-c", "from extractor.cli import main; main()"]
+
+
+def start_cli(*args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_lines(out: Path, n: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < n):
+        time.sleep(0.05)
+    assert out.read_bytes().count(b"\n") >= n, "the child wrote too little in 60 s"
+
+
+def model_args(server) -> list[str]:
+    return ["--model", "openai:test-model", "--base-url", server.base_url, "--no-cache"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="flock and SIGKILL are POSIX")
+def test_a_second_batch_on_one_output_is_refused_naming_the_holder(fake, tmp_path, cli):
+    out = tmp_path / "out.jsonl"
+    with fake(default=ANSWER, latency=0.2) as server:
+        child = start_cli(
+            "batch", BATCH_ARTICLES, "--out", out, "--concurrency", "1", *model_args(server)
+        )
+        wait_for_lines(out, 2)
+        second = cli("batch", BATCH_ARTICLES, "--out", out, "--resume", *model_args(server))
+        assert second.exit_code == 2
+        assert f"being written by another run (pid {child.pid}" in said(second)
+        child.send_signal(signal.SIGKILL)  # a crash: the kernel drops its lock
+        child.communicate(timeout=30)
+        assert (tmp_path / "out.jsonl.lock").exists()  # left behind, but stale
+        third = cli("batch", BATCH_ARTICLES, "--out", out, "--resume", *model_args(server))
+    assert third.exit_code == 0, third.stderr
+    ids = [line["article_id"] for line in read_jsonl(out)]
+    assert sorted(ids) == sorted(ALL_IDS) and len(ids) == len(set(ids))
+    assert not (tmp_path / "out.jsonl.lock").exists()  # released on exit
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGTERM")
+@pytest.mark.parametrize("command", ["batch", "extract"])
+def test_sigterm_reports_like_ctrl_c_and_exits_143(fake, tmp_path, cli, command):
+    out = tmp_path / "out.jsonl"
+    with fake(default=ANSWER, latency=0.2) as server:
+        child = start_cli(command, BATCH_ARTICLES, "--out", out, *model_args(server))
+        wait_for_lines(out, 3)
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+        done = len(read_jsonl(out))
+        resumed = cli("batch", BATCH_ARTICLES, "--out", out, "--resume", *model_args(server))
+    assert child.returncode == 143, stderr
+    assert f"articles: {done} ({done} ok, 0 failed)" in stderr
+    assert "--resume" in " ".join(stderr.split())
+    assert resumed.exit_code == 0 and f"{done} articles already done" in said(resumed)
+    assert sorted(line["article_id"] for line in read_jsonl(out)) == sorted(ALL_IDS)
+
+
+# --- 13: usage errors up front, unwritable and full outputs ---------------------------------
+
+
+@pytest.mark.parametrize("command", ["extract", "batch"])
+def test_a_missing_api_key_stops_before_any_article(tmp_path, cli, command):
+    out = tmp_path / "out.jsonl"
+    result = cli(command, BATCH_ARTICLES, "--model", "openai:gpt-4o-mini", "--out", out)
+    assert result.exit_code == 2
+    assert "OPENAI_API_KEY is not set" in said(result)
+    assert not out.exists() or out.read_bytes() == b""
+
+
+def test_replay_needs_no_api_key(tmp_path, cli):
+    out = tmp_path / "out.jsonl"
+    args = ["--model", "openai:gpt-4o-mini", "--replay", tmp_path / "none", "--out", out]
+    result = cli("extract", SEED, *args)
+    assert result.exit_code == 1  # a replay miss for the article, not a missing key
+    assert read_jsonl(out)[0]["error"]["kind"] == "replay_miss"
+
+
+@pytest.mark.parametrize("command", ["extract", "batch"])
+def test_an_unknown_mode_lists_the_valid_ones(tmp_path, cli, command):
+    result = cli(command, SEED, "--mode", "bogus", "--out", tmp_path / "o.jsonl")
+    assert result.exit_code == 2
+    assert "unknown --mode 'bogus'" in said(result) and "tool_call" in said(result)
+
+
+@pytest.mark.parametrize("command", ["extract", "batch"])
+def test_an_unwritable_output_is_a_usage_error(tmp_path, cli, command):
+    for out in (tmp_path / "no-such-folder" / "o.jsonl", tmp_path):
+        result = cli(command, SEED, "--out", out)
+        assert result.exit_code == 2, result.stderr
+        assert "--out" in said(result)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["extract", "batch"])
+def test_a_full_disk_stops_the_run_with_a_message(tmp_path, cli, command):
+    out = tmp_path / "full.jsonl"
+    os.symlink("/dev/full", out)  # every write: ENOSPC
+    result = cli(command, SEED, "--out", out)
+    assert result.exit_code == 2
+    assert "No space left on device" in said(result) and "--resume" in said(result)
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+
+    return apply
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="needs RLIMIT_FSIZE")
+def test_output_filling_up_mid_run_keeps_whole_lines_and_resumes(tmp_path, cli):
+    out = tmp_path / "out.jsonl"
+    child = subprocess.run(
+        [*CLI, "batch", str(BATCH_ARTICLES), "--out", str(out), "--concurrency", "1"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        preexec_fn=_file_size_limit(20_000),  # room for a few lines: the next one is cut
+        timeout=120,
+    )
+    assert child.returncode == 2, child.stderr
+    assert "cannot write to" in " ".join(child.stderr.split())
+    data = out.read_bytes()
+    assert 0 < len(data) <= 20_000 and data.endswith(b"\n")  # the cut line was taken back
+    written = read_jsonl(out)
+    assert 0 < len(written) < 20
+    resumed = cli("batch", BATCH_ARTICLES, "--out", out, "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"{len(written)} articles already done" in said(resumed)
+    assert sorted(line["article_id"] for line in read_jsonl(out)) == sorted(ALL_IDS)
+
+
+# --- 14: output permissions -----------------------------------------------------------------
+
+
+def test_outputs_are_owner_only_fresh_resumed_or_overwritten(tmp_path, cli):
+    extract_out, batch_out = tmp_path / "e.jsonl", tmp_path / "b.jsonl"
+    assert cli("extract", SEED, "--out", extract_out).exit_code == 0
+    assert cli("batch", SEED, "--out", batch_out).exit_code == 0
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (extract_out, batch_out)]
+    batch_out.chmod(0o644)
+    assert cli("batch", SEED, "--out", batch_out, "--resume").exit_code == 0
+    modes.append(stat.S_IMODE(batch_out.stat().st_mode))
+    batch_out.chmod(0o644)
+    assert cli("batch", SEED, "--out", batch_out, "--overwrite").exit_code == 0
+    modes.append(stat.S_IMODE(batch_out.stat().st_mode))
+    assert modes == [0o600] * 4
+
+
+# --- 15: decisions --------------------------------------------------------------------------
+
+
+def test_equal_file_names_in_two_folders_are_refused_as_duplicate_ids(tmp_path, cli):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SEED, tmp_path / folder / "a.txt")
+    for command in ("extract", "batch"):
+        out = tmp_path / f"{command}.jsonl"
+        result = cli(command, tmp_path / "x", tmp_path / "y", "--out", out)
+        assert result.exit_code == 2
+        assert "duplicate article id 'a'" in said(result) and "equal names" in said(result)
+        assert not out.exists()
+
+
+def test_an_empty_folder_is_a_usage_error(tmp_path, cli):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.pdf").write_bytes(b"%PDF")
+    result = cli("extract", tmp_path / "empty", "--out", tmp_path / "o.jsonl")
+    assert result.exit_code == 2 and "no articles in folder" in said(result)
+
+
+def test_nul_only_texts_are_binary(tmp_path, cli):
+    (tmp_path / "nul.txt").write_bytes(b"\x00" * 64)
+    result = cli("extract", tmp_path / "nul.txt", "--out", tmp_path / "o.jsonl")
+    assert result.exit_code == 1
+    assert "binary file" in read_jsonl(tmp_path / "o.jsonl")[0]["error"]["message"]
+
+
+KEY = "sk-test-0123456789abcdefSECRET"
+
+
+def test_a_server_echoing_our_api_key_never_gets_it_written(fake, tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    echo = Step(status=401, body=error_body(401, f"Incorrect API key provided: {KEY}."))
+    out = tmp_path / "out.jsonl"
+    with fake(echo) as server:
+        result = cli("extract", SEED, "-m", "openai:m", "--base-url", server.base_url, "--out", out)
+    assert result.exit_code == 1
+    text = out.read_text(encoding="utf-8")
+    assert KEY not in text and "[OPENAI_API_KEY redacted]" in text
+    assert KEY not in result.stderr
+
+
+def test_log_lines_are_redacted_too(monkeypatch, capsys):
+    from extractor.cli import _log_warnings
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    _log_warnings()
+    logging.getLogger("extractor.test").warning("server said: bad key %s", KEY)
+    err = capsys.readouterr().err
+    assert KEY not in err and "server said: bad key [OPENAI_API_KEY redacted]" in err
+
+
+# --- 14: encodings --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_bom_are_read(tmp_path, codec):
+    text = SEED.read_text(encoding="utf-8")
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(
+        codec, codecs.BOM_UTF32_LE if codec == "utf-32-le" else codecs.BOM_UTF32_BE
+    )
+    path = tmp_path / "wide.txt"
+    path.write_bytes(bom + text.encode(codec))
+    assert load_article(path).text == text
+    html = tmp_path / "wide.html"
+    html.write_bytes(bom + (DATA / "articles" / "page.html").read_text("utf-8").encode(codec))
+    assert "Donau" in load_article(html).text
+
+
+def test_a_utf16_jsonl_is_one_clear_failure(tmp_path):
+    path = tmp_path / "wide.jsonl"
+    path.write_bytes(codecs.BOM_UTF16_LE + '{"id": "a", "text": "x"}\n'.encode("utf-16-le"))
+    (item,) = iter_articles([path])
+    assert isinstance(item, LoadFailure) and "JSONL must be UTF-8" in str(item.error)
+    assert [i for i, _ in iter_ids([path])] == [item.id]
