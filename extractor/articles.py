@@ -394,10 +394,10 @@ def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
     articles (no HTML parsing, no language detection): for checking ids before a long run."""
     for path in paths:
         for file in input_files(path):
-            if file.suffix.lower() == ".jsonl":
+            if file.suffix.lower() == ".jsonl" and shown(file) == str(file):
                 yield from _jsonl_ids(file)
-            else:
-                yield file.stem, str(file)
+            else:  # one article, or one failure for a name that is not UTF-8 (`_bad_name`)
+                yield shown(file.stem), shown(file)
 
 
 def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
