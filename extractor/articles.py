@@ -3,15 +3,22 @@
 Every input becomes either an `Article` or a `LoadFailure`, so a batch run can write exactly
 one output line per article and carry on past a broken one.
 
-Encoding: files must be UTF-8 (a leading BOM is dropped). Anything else fails with a message
-naming the first bad byte, rather than being guessed: a wrong guess would silently change
-characters, and with them the quotes and spans the user gets back. HTML files are the
-exception, since their main text is extracted anyway: trafilatura reads their declared or
-detected charset.
+Encoding: files must be UTF-8 (a leading BOM is dropped), or UTF-16/UTF-32 *with* a byte-order
+mark (which says so for certain). Anything else fails with a message naming the first bad byte,
+rather than being guessed: a wrong guess would silently change characters, and with them the
+quotes and spans the user gets back. HTML files are the exception, since their main text is
+extracted anyway: trafilatura reads their declared or detected charset. JSONL is UTF-8 only.
+
+Hostile input stays one item's problem: a text holding NUL characters is binary; a JSON line
+nested too deeply, an id or text with a lone surrogate escape (`"\\ud800"`, which no UTF-8
+output can hold), and a file whose name (or folder) is not UTF-8 each become that item's
+`LoadFailure`. Ids are non-empty strings or integers; `true`/`false` are refused, not read
+as "True".
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -36,6 +43,13 @@ LANGUAGE_MIN_SCORE = 0.5
 #: share of control bytes above which a non-UTF-8 file is called binary
 _BINARY_SHARE = 0.1
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\v\x1b")
+#: byte-order marks that name their encoding for certain; UTF-32 LE first (it starts like UTF-16)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass
@@ -71,16 +85,24 @@ def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | LoadFailure
     A path that does not exist raises UsageError at once, before anything is yielded.
     """
     resolved = [Path(p) for p in paths]
-    missing = [str(p) for p in resolved if not p.exists()]
+    missing = [shown(p) for p in resolved if not p.exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}; check the path")
+    empty = [shown(p) for p in resolved if p.is_dir() and next(_walk(p), None) is None]
+    if empty:
+        raise UsageError(
+            f"no articles in folder {', '.join(empty)}: it holds no "
+            f"{' '.join(sorted(ARTICLE_SUFFIXES))} files; check the path"
+        )
     return _iter_paths(resolved)
 
 
 def _iter_paths(paths: list[Path]) -> Iterator[Article | LoadFailure]:
     for path in paths:
         for file in input_files(path):
-            if file.suffix.lower() == ".jsonl":
+            if (bad_name := _bad_name(file)) is not None:
+                yield bad_name
+            elif file.suffix.lower() == ".jsonl":
                 yield from _iter_jsonl(file)
             else:
                 try:
@@ -89,19 +111,61 @@ def _iter_paths(paths: list[Path]) -> Iterator[Article | LoadFailure]:
                     yield LoadFailure(file.stem, str(file), e)
 
 
+def shown(path: str | Path) -> str:
+    """A path as text that UTF-8 output can hold: bytes of a non-UTF-8 name become `\\xNN`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(file: Path) -> LoadFailure | None:
+    """A failure for a file whose path is not UTF-8: its id could not be written anywhere."""
+    if shown(file) == str(file):
+        return None
+    error = InputError(
+        f"file name is not UTF-8: {shown(file)}; rename it (or its folder) to a UTF-8 name"
+    )
+    return LoadFailure(shown(file.stem), shown(file), error)
+
+
 def input_files(path: Path) -> list[Path]:
     """The files `iter_articles` reads for one path: itself, or a folder's article files."""
-    if not path.is_dir():
-        return [path]
-    found = []
-    for root, dirs, files in os.walk(path):
+    return list(_walk(path)) if path.is_dir() else [path]
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [
-            Path(root, f)
-            for f in sorted(files)
-            if not f.startswith(".") and Path(f).suffix.lower() in ARTICLE_SUFFIXES
-        ]
-    return found
+        for f in sorted(files):
+            if _walked(Path(f)):
+                yield Path(root, f)
+
+
+def _walked(relative: Path) -> bool:
+    """Whether a folder walk picks up the file at `relative` (to the folder)."""
+    return relative.suffix.lower() in ARTICLE_SUFFIXES and not any(
+        part.startswith(".") for part in relative.parts
+    )
+
+
+def input_reading(paths: Sequence[Path], file: Path) -> Path | None:
+    """The input (file or folder) through which a run over `paths` reads `file`, or would once
+    it exists, else None. An output must never be one: it would be truncated, or read back."""
+    target = file.resolve()
+    for path in paths:
+        if path.is_dir():
+            root = path.resolve()
+            if target.is_relative_to(root) and _walked(target.relative_to(root)):
+                return path
+        for candidate in input_files(path):  # also finds symlinks and hard links to `file`
+            if candidate.resolve() == target or _same_file(candidate, file):
+                return candidate
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def load_article(path: Path) -> Article:
@@ -111,8 +175,10 @@ def load_article(path: Path) -> Article:
         raise InputError(f"{path} is a JSONL file with many articles; read it with iter_articles")
     data = _read_bytes(path)
     if path.suffix.lower() in HTML_SUFFIXES:
-        _check_not_binary(data, path)
-        return _from_html(data, path)
+        marked = _decode_bom(data, path)
+        if marked is None:
+            _check_not_binary(data, path)
+        return _from_html(data if marked is None else marked, path)
     text = _decode(data, path)
     if _looks_like_html_document(text):
         return _from_html(text, path)
@@ -186,6 +252,9 @@ def _check_not_binary(data: bytes, where: object) -> None:
 
 
 def _decode(data: bytes, where: object) -> str:
+    marked = _decode_bom(data, where)
+    if marked is not None:
+        return marked
     _check_not_binary(data, where)
     try:
         return data.decode("utf-8-sig")
@@ -197,14 +266,36 @@ def _decode(data: bytes, where: object) -> str:
         ) from e
 
 
+def _decode_bom(data: bytes, where: object) -> str | None:
+    """The text of UTF-16/UTF-32 data that starts with its byte-order mark, else None."""
+    codec = next((codec for bom, codec in _BOMS if data.startswith(bom)), None)
+    if codec is None:
+        return None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{where} starts with a {codec.upper()} byte-order mark but is not {codec.upper()} "
+            f"({e.reason} at offset {e.start}); re-save it as UTF-8"
+        ) from e
+    if "\x00" in text:
+        raise InputError(f"binary file, not an article: {where}; give a text, HTML or JSONL file")
+    return text
+
+
 def _looks_like_html_document(text: str) -> bool:
     head = text[:200].lstrip().lower()
     return head.startswith(("<!doctype html", "<html"))
 
 
 def _from_html(html: str | bytes, path: Path) -> Article:
-    import trafilatura
-
+    try:
+        import trafilatura
+    except ImportError as e:  # a broken install must cost the HTML articles, not the run
+        raise InputError(
+            f"cannot read HTML {path}: the HTML reader is not installed completely ({e}); "
+            "reinstall with: pip install --upgrade grounded-news-extractor lxml_html_clean"
+        ) from e
     try:
         text = trafilatura.extract(
             html, include_comments=False, include_tables=False, favor_recall=True
@@ -237,6 +328,10 @@ def _iter_jsonl(path: Path) -> Iterator[Article | LoadFailure]:
         yield LoadFailure(path.stem, str(path), error)
         return
     with f:
+        if _wide_bom(f):
+            error = InputError(f"{path} is UTF-16 or UTF-32; JSONL must be UTF-8: re-save it")
+            yield LoadFailure(path.stem, str(path), error)
+            return
         lineno = 0
         articles = 0
         while True:
@@ -262,6 +357,13 @@ def _iter_jsonl(path: Path) -> Iterator[Article | LoadFailure]:
         yield LoadFailure(path.stem, str(path), error)
 
 
+def _wide_bom(f: BinaryIO) -> bool:
+    """Whether `f` starts with a UTF-16/32 byte-order mark (JSONL lines split bytes on \\n)."""
+    head = f.read(4)
+    f.seek(0)
+    return any(head.startswith(bom) for bom, _ in _BOMS)
+
+
 class _LineError(Exception):
     def __init__(self, article_id: str | None, error: InputError) -> None:
         super().__init__(str(error))
@@ -270,9 +372,21 @@ class _LineError(Exception):
 
 
 def _id_of(obj: dict[str, Any]) -> str | None:
-    """A JSONL article's id: a non-empty string or an integer, as a string."""
+    """A JSONL article's id: a non-empty string or an integer (not a boolean), as a string."""
     raw = obj.get("id")
-    return str(raw) if isinstance(raw, str | int) and str(raw).strip() else None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    text = str(raw)
+    return text if text.strip() and not _lone_surrogate(text) else None
+
+
+def _lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate (JSON `"\\ud800"`), which UTF-8 cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
@@ -280,10 +394,10 @@ def iter_ids(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
     articles (no HTML parsing, no language detection): for checking ids before a long run."""
     for path in paths:
         for file in input_files(path):
-            if file.suffix.lower() == ".jsonl":
+            if file.suffix.lower() == ".jsonl" and shown(file) == str(file):
                 yield from _jsonl_ids(file)
-            else:
-                yield file.stem, str(file)
+            else:  # one article, or one failure for a name that is not UTF-8 (`_bad_name`)
+                yield shown(file.stem), shown(file)
 
 
 def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
@@ -294,6 +408,9 @@ def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
         yield path.stem, str(path)
         return
     with f:
+        if _wide_bom(f):
+            yield path.stem, str(path)
+            return
         found = 0
         for lineno, line in enumerate(iter(lambda: f.readline(MAX_BYTES + 1), b""), 1):
             where = f"{path}:{lineno}"
@@ -311,9 +428,18 @@ def _jsonl_ids(path: Path) -> Iterator[tuple[str, str]]:
 def _line_id(line: bytes) -> str | None:
     try:
         obj = json.loads(line.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # as _parse_jsonl_line: the line fails on its own
         return None
     return _id_of(obj) if isinstance(obj, dict) else None
+
+
+def _id_problem(raw: object) -> str:
+    if raw is None:
+        return 'has no "id" (a non-empty string or an integer)'
+    if isinstance(raw, str) and _lone_surrogate(raw):
+        return 'has an "id" with a lone surrogate escape (like \\ud800)'
+    shown_id = json.dumps(raw)[:40]
+    return f'has an "id" {shown_id} that is not a non-empty string or an integer'
 
 
 def _skip_rest_of_line(f: BinaryIO) -> int:
@@ -333,20 +459,28 @@ def _parse_jsonl_line(line: bytes, where: str) -> Article:
         raise _LineError(None, e) from e
     except json.JSONDecodeError as e:
         raise _LineError(None, InputError(f"line {where} is not JSON ({e.msg}); {fix}")) from e
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise _LineError(None, InputError(f"line {where} is not JSON ({e}); {fix}")) from e
+    except RecursionError as e:
+        error = InputError(f"line {where} is nested too deeply to read; {fix}")
+        raise _LineError(None, error) from e
     if not isinstance(obj, dict):
         raise _LineError(None, InputError(f"line {where} is not a JSON object; {fix}"))
     article_id = _id_of(obj)
     problem = None
+    fields = ("text", "title", "date", "language")
     if article_id is None:
-        problem = 'has no "id" (a non-empty string)'
+        problem = _id_problem(obj.get("id"))
     elif "text" not in obj:
         problem = 'has no "text"'
     elif not isinstance(obj["text"], str):
         problem = f'has a "text" that is {type(obj["text"]).__name__}, not a string'
-    else:
-        bad = [k for k in ("title", "date", "language") if not isinstance(obj.get(k), str | None)]
-        if bad:
-            problem = f"has a non-string {', '.join(repr(k) for k in bad)}"
+    elif bad := [k for k in fields[1:] if not isinstance(obj.get(k), str | None)]:
+        problem = f"has a non-string {', '.join(repr(k) for k in bad)}"
+    elif bad := [k for k in fields if isinstance(obj.get(k), str) and _lone_surrogate(obj[k])]:
+        problem = f"has a lone surrogate escape (like \\ud800) in {', '.join(map(repr, bad))}"
+    elif "\x00" in obj["text"]:
+        problem = 'has NUL characters in "text" (binary data, not an article)'
     if problem:
         raise _LineError(article_id, InputError(f"line {where} {problem}; {fix}"))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from extractor import cli_options as opt
 from extractor.batch.cli import batch
 from extractor.cli_options import err
 from extractor.errors import ExtractorError, UsageError
+from extractor.output import RedactingFilter, Summary
 
 app = typer.Typer(
     help="Grounded Events, Claims and Figures from news articles.",
@@ -57,17 +59,26 @@ def extract(
     params = dict(locals())  # first, so that it holds only the parameters
 
     from extractor.articles import iter_articles
-    from extractor.output import JsonlWriter, Summary
+    from extractor.batch.plan import scan_input
+    from extractor.output import JsonlWriter, OutputLock, check_not_input, failure_line
     from extractor.runner import run_in_order
 
+    lock = OutputLock(out) if out is not None and OutputLock.needed(out) else None
     try:
         items = iter(iter_articles(paths))  # checks that every path exists before anything runs
+        if out is not None:
+            check_not_input(out, paths)
+        scan_input(paths)  # duplicate ids, before any article is paid for
         extractor = opt.extractor_from(params, runner={"paths", "out", "concurrency"})
         first = next(items, None)
+        if lock is not None:
+            lock.acquire()
+        writer = JsonlWriter(out)
     except UsageError as exc:
+        if lock is not None:
+            lock.release()
         raise opt.usage_exit(exc) from None
     summary = Summary()
-    writer = JsonlWriter(out)
 
     async def run() -> None:
         stream = itertools.chain([first] if first is not None else [], items)
@@ -75,16 +86,35 @@ def extract(
             async for result in run_in_order(extractor, stream, concurrency):
                 writer.write(result)
                 summary.add(result)
+                if result.error is not None:
+                    err.print(failure_line(result), markup=False)
         finally:
             await extractor.aclose()
 
     try:
-        asyncio.run(run())
+        with opt.stop_signals() as stopped:
+            asyncio.run(run())
+    except KeyboardInterrupt:
+        _report(summary)
+        err.print(
+            f"interrupted: {out or 'the output'} holds the {summary.articles} finished articles; "
+            "finish the rest with `extractor batch ... --out OUT --resume`"
+        )
+        raise typer.Exit(stopped[0]) from None
+    except UsageError as exc:  # the output could not be written: the run stops here
+        _report(summary)
+        raise opt.usage_exit(exc) from None
     finally:
         writer.close()
+        if lock is not None:
+            lock.release()
+    _report(summary)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+def _report(summary: Summary) -> None:
     for line in summary.lines():
         err.print(line)
-    raise typer.Exit(1 if summary.failed else 0)
 
 
 app.command()(batch)
@@ -96,6 +126,9 @@ def cache_stats(cache: opt.CacheOpt = None) -> None:
     from extractor.model.cache import ResponseCache
 
     stats = ResponseCache(cache).stats()
+    if stats["entries"] is None:
+        err.print(f"{stats['directory']}: unreadable; `extractor cache clear` rebuilds it")
+        raise typer.Exit(1)
     err.print(
         f"{stats['directory']}: {stats['entries']} responses, {stats['size_bytes'] / 1e6:.1f} MB"
     )
@@ -106,8 +139,13 @@ def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
     from extractor.model.cache import ResponseCache
 
-    removed = ResponseCache(cache).clear()
-    err.print(f"removed {removed} cached responses")
+    store = ResponseCache(cache)
+    removed = store.clear()
+    if removed is None:
+        err.print(f"rebuilt the damaged cache {store.directory}: it is empty now")
+    else:
+        err.print(f"removed {removed} cached responses")
+    store.close()
 
 
 @app.command()
@@ -131,8 +169,19 @@ _mount_eval()
 
 
 def main() -> None:
+    _log_warnings()
     try:
         app()
     except ExtractorError as exc:  # anything that escaped a command is a usage problem
-        err.print(f"[bold red]error:[/] {exc}")
+        opt.usage_exit(exc)
         sys.exit(2)
+
+
+def _log_warnings() -> None:
+    """Warnings (cache trouble, retries) to stderr, with our API key cut out of them."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from extractor.errors import ExtractorError
 from extractor.options import DEFAULTS, Options, option_field
+from extractor.output import redact
 
 if TYPE_CHECKING:
     from extractor.engine import Extractor
@@ -79,6 +85,9 @@ def extractor_from(
     extractor = Extractor(
         Options.of(**{k: v for k, v in values.items() if v is not None}), limiter=limiter
     )
+    if extractor.caller is not None and extractor.caller.replay is None:
+        # a missing API key would fail every article alike: say it once, before any
+        extractor.caller.check_ready()
     if extractor.fell_back:
         err.print(
             "note: no model configured, using the offline baseline; connect one with "
@@ -89,5 +98,34 @@ def extractor_from(
 
 def usage_exit(exc: ExtractorError) -> typer.Exit:
     """Print the problem and exit 2: the command was used wrongly, nothing ran."""
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}")
     return typer.Exit(2)
+
+
+#: exit codes of a run stopped by a signal (128 + its number, as a shell reports it)
+EXIT_INTERRUPTED = 130  # SIGINT, Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM, e.g. `kill`, a container or job scheduler stopping the run
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[list[int]]:
+    """SIGTERM stops a run the way Ctrl-C does (asyncio cancels it, KeyboardInterrupt follows),
+    so both report what is done. Yields a one-item list: the exit code for that interrupt."""
+    code = [EXIT_INTERRUPTED]
+    if threading.current_thread() is not threading.main_thread():
+        yield code
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        code[0] = EXIT_TERMINATED
+        handler = signal.getsignal(signal.SIGINT)  # asyncio.run's, which cancels the run
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield code
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -26,6 +26,12 @@ class UsageError(ExtractorError):
     kind = "usage"
 
 
+class OutputError(UsageError):
+    """The output cannot be written (unwritable, disk full). The run stops; CLI exit code 2."""
+
+    kind = "output"
+
+
 class InputError(ExtractorError):
     """One article cannot be read or is not text. The run continues with the others."""
 

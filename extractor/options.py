@@ -15,6 +15,8 @@ from typing import Any
 from extractor.errors import UsageError
 
 DEFAULT_PROMPT_VERSION = "extract-v1"
+#: what `--mode` accepts: how the response schema is sent (instructor's modes of those names)
+MODES = ("tools", "json_schema", "json", "md_json")
 
 
 def _meta(help: str, *, flag: str | None = None, min: float | None = None) -> dict[str, Any]:
@@ -45,7 +47,7 @@ class Options:
     mode: str | None = field(
         default=None,
         metadata=_meta(
-            "instructor mode override: tools, json_schema, json, md_json (default: per server)."
+            "How the schema is sent: tools, json_schema, json or md_json (default: per server)."
         ),
     )
     prompt_version: str = field(
@@ -112,6 +114,10 @@ class Options:
         default=None,
         metadata=_meta("Answer only from recordings in DIR; never connect.", flag="replay"),
     )
+
+    def __post_init__(self) -> None:
+        if self.mode is not None and self.mode not in MODES:
+            raise UsageError(f"unknown --mode {self.mode!r}: use one of {', '.join(MODES)}")
 
     @classmethod
     def of(cls, **values: Any) -> Options:

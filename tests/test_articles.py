@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,14 @@ def test_iter_ids_agrees_with_iter_articles(monkeypatch: pytest.MonkeyPatch, max
     monkeypatch.setattr(articles, "MAX_BYTES", max_bytes)
     inputs = [DATA]  # the tree, every JSONL problem line, binary, empty and HTML files
     assert [i for i, _ in articles.iter_ids(inputs)] == [a.id for a in iter_articles(inputs)]
+
+
+def test_iter_ids_agrees_with_iter_articles_for_names_that_are_not_utf8(tmp_path: Path) -> None:
+    for name in (b"caf\xe9.txt", b"caf\xe9.jsonl"):
+        Path(os.fsdecode(bytes(tmp_path) + b"/" + name)).write_text(
+            '{"id": "x", "text": "Die Polizei meldete zwölf Festnahmen in der Stadt."}\n'
+        )
+    items = list(iter_articles([tmp_path]))
+    assert [i for i, _ in articles.iter_ids([tmp_path])] == [a.id for a in items]
+    assert [a.id for a in items] == ["caf\\xe9", "caf\\xe9"]  # refused alike, named readably
+    assert all(isinstance(a, LoadFailure) for a in items)

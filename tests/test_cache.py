@@ -6,6 +6,7 @@ import json
 import logging
 import multiprocessing
 
+import diskcache
 import pytest
 from conftest import SEEDS, read_jsonl, scripted
 from fake_openai import Step
@@ -88,12 +89,13 @@ def test_concurrent_writers_from_several_processes(tmp_path):
 
 def test_corrupt_entry_is_a_miss_with_a_warning(tmp_path, caplog):
     cache = ResponseCache(tmp_path)
-    cache._cache.set("bad", b"\x00not json")
-    cache._cache.set("wrong", json.dumps({"no": "choices"}))
+    with diskcache.Cache(str(tmp_path)) as plain:  # as a damaged or foreign entry lands there
+        plain.set("bad", b"\x00not json")
+        plain.set("wrong", json.dumps({"no": "choices"}))
     with caplog.at_level(logging.WARNING):
         assert cache.get("bad") is None
         assert cache.get("wrong") is None
-    assert "corrupt" in caplog.text
+    assert "not JSON text" in caplog.text and "corrupt" in caplog.text
     assert cache.stats()["entries"] == 0  # removed, so the next run re-fetches cleanly
 
 

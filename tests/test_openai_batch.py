@@ -179,7 +179,8 @@ def test_a_rerun_reattaches_to_a_submitted_batch(fake, tmp_path, resume):
         (["--model", "openai:m", "--follow-up-uncovered"], "--follow-up-uncovered needs"),
     ],
 )
-def test_engine_refuses_what_it_cannot_run(cli, tmp_path, args, message):
+def test_engine_refuses_what_it_cannot_run(cli, tmp_path, args, message, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # a key is there: the job itself is refused
     out = tmp_path / "o.jsonl"
     result = cli("batch", ARTICLES, "--out", out, "--engine", "openai-batch", *args)
     assert result.exit_code == 2

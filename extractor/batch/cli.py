@@ -1,6 +1,7 @@
 """`extractor batch`: a large collection into one resumable JSONL file.
 
-Exit codes: 0 all ok, 1 some article failed, 2 usage error, 130 interrupted (resume it).
+Exit codes: 0 all ok, 1 some article failed, 2 usage error (also: another run holds OUT, OUT
+cannot be written), 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (both: resume it).
 """
 
 from __future__ import annotations
@@ -79,12 +80,13 @@ def batch(
 
     from extractor.batch.engine import run_batch
     from extractor.batch.plan import plan_batch, resume_lines
-    from extractor.output import Summary
+    from extractor.output import OutputLock, Summary
 
     if out is None:
         raise opt.usage_exit(
             UsageError("--out is required: name the JSONL file to write, e.g. --out out.jsonl")
         )
+    lock = OutputLock(out) if OutputLock.needed(out) else None
     try:
         from extractor.model.limits import RateLimiter
 
@@ -109,8 +111,12 @@ def batch(
             from extractor.batch.openai_batch import batch_caller
 
             batch_caller(extractor)  # refuses a model the Batch API cannot run
+        if lock is not None:
+            lock.acquire()  # before the plan: it repairs or empties OUT
         plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
     except UsageError as exc:
+        if lock is not None:
+            lock.release()
         raise opt.usage_exit(exc) from None
     if resume:
         for line in resume_lines(plan):
@@ -147,9 +153,8 @@ def batch(
             await extractor.aclose()
 
     try:
-        summary = asyncio.run(go())
-    except UsageError as exc:
-        raise opt.usage_exit(exc) from None
+        with opt.stop_signals() as stopped:
+            summary = asyncio.run(go())
     except KeyboardInterrupt:
         if engine is Engine.openai_batch:
             err.print("interrupted: the batch goes on at the server; --resume re-attaches to it")
@@ -157,7 +162,28 @@ def batch(
             for line in summary.lines():
                 err.print(line)
             err.print(f"interrupted: {out} holds every finished article; rerun with --resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(stopped[0]) from None
+    except (UsageError, ExceptionGroup) as exc:  # e.g. OUT could not be written: the run stops
+        problem = _usage_error_in(exc)
+        if problem is None:
+            raise
+        for line in summary.lines():
+            err.print(line)
+        raise opt.usage_exit(problem) from None
+    finally:
+        if lock is not None:
+            lock.release()
     for line in summary.lines():
         err.print(line)
     raise typer.Exit(1 if summary.failed else 0)
+
+
+def _usage_error_in(exc: BaseException) -> UsageError | None:
+    """The UsageError itself, or the first one a TaskGroup's ExceptionGroup holds."""
+    if isinstance(exc, UsageError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _usage_error_in(inner)) is not None:
+                return found
+    return None

@@ -1,4 +1,8 @@
-"""Before a batch runs: the input's ids, the duplicate check, and repair of an output to resume."""
+"""Before a batch runs: the input's ids, the duplicate check, and repair of an output to resume.
+
+An output is repaired only when it is ours: every line an extractor result line (a torn last
+line aside). Anything else (an input file, someone's JSONL) is refused, not "repaired" away.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.articles import iter_articles, iter_ids
-from extractor.errors import UsageError
+from extractor.articles import iter_articles, iter_ids, shown
+from extractor.errors import OutputError, UsageError
+from extractor.output import JsonlWriter, check_not_input
 
 PathsArg = str | Path | Sequence[str | Path]
 
@@ -29,8 +34,10 @@ def scan_input(paths: Sequence[Path]) -> set[str]:
     for article_id, where in iter_ids(paths):
         if article_id in seen:
             raise UsageError(
-                f"duplicate article id {article_id!r} (again at {where}): every article needs "
-                "its own id, or its results cannot be told apart; fix the input"
+                f"duplicate article id {article_id!r} (again at {shown(where)}): every article "
+                "needs its own id (a file's id is its name without the extension, so equal "
+                "names in two folders clash too), or its results cannot be told apart; fix the "
+                "input"
             )
         seen.add(article_id)
     return seen
@@ -51,6 +58,45 @@ def repair_output(out: Path, input_ids: set[str]) -> OutputState:
     state = OutputState()
     if not out.exists():
         return state
+    try:
+        return _repair(out, input_ids, state)
+    except OSError as e:
+        raise OutputError(f"cannot repair {shown(out)}: {e.strerror or e}") from e
+
+
+#: keys every result line has (`model_dump_json` writes every field)
+_RESULT_KEYS = frozenset({"article_id", "model", "error"})
+
+
+def _check_ours(out: Path) -> None:
+    """Refuse to repair a file that is not our output: repair drops lines it cannot use."""
+    fix = "it is not an extractor output; choose another --out (or move that file away)"
+    with out.open("rb") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.endswith(b"\n"):  # the last line: torn, if we wrote it
+                if _is_result(line) or (line.startswith(b'{"') and _parses(line) is None):
+                    return  # cut by the repair: its article runs again
+                raise UsageError(f"--resume: line {lineno} of {shown(out)} is cut short; {fix}")
+            if not _is_result(line):
+                raise UsageError(
+                    f"--resume: line {lineno} of {shown(out)} is not a result line; {fix}"
+                )
+
+
+def _parses(line: bytes) -> object | None:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _is_result(line: bytes) -> bool:
+    obj = _parses(line)
+    return isinstance(obj, dict) and obj.keys() >= _RESULT_KEYS
+
+
+def _repair(out: Path, input_ids: set[str], state: OutputState) -> OutputState:
+    _check_ours(out)
     with out.open("rb+") as f:
         size = f.seek(0, os.SEEK_END)
         end = _end_of_last_line(f, size)
@@ -97,7 +143,7 @@ def _keep_line(line: bytes, input_ids: set[str], state: OutputState) -> bool:
     try:
         obj = json.loads(line)
         article_id = str(obj["article_id"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         state.dropped_other += 1
         return False
     if obj.get("error") is None:
@@ -130,6 +176,7 @@ def plan_batch(inputs: PathsArg, out: Path, *, resume: bool, overwrite: bool = F
     paths = as_paths(inputs)
     iter_articles(paths)  # raises UsageError for a missing path
     out = Path(out)
+    check_not_input(out, paths)
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give a file name like results.jsonl")
     if not out.parent.is_dir():
@@ -144,7 +191,7 @@ def plan_batch(inputs: PathsArg, out: Path, *, resume: bool, overwrite: bool = F
         state = repair_output(out, ids)
     else:
         state = OutputState()
-        out.write_bytes(b"")
+        JsonlWriter(out).close()  # empty, owner-only
     return BatchPlan(paths, out, len(ids), len(ids - state.done), state)
 
 
@@ -158,5 +205,3 @@ def resume_lines(plan: BatchPlan) -> list[str]:
     if s.dropped_other:
         lines.append(f"resume: dropped {s.dropped_other} unreadable or repeated lines")
     return lines
-
-

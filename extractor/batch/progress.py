@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from extractor.output import failure_line
 from extractor.records import ArticleResult
 
 
@@ -84,8 +85,3 @@ class BatchProgress:
 
 
 
-
-def failure_line(result: ArticleResult) -> str:
-    """The one line a failed article gets on stderr (its error line holds the same)."""
-    assert result.error is not None
-    return f"failed: {result.article_id}: {result.error.kind}: {result.error.message}"

@@ -38,22 +38,13 @@ if TYPE_CHECKING:
 for _name in ("instructor", "openai", "httpx"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
-#: what `--mode` accepts: short names for instructor's modes
+#: `Options.mode` names -> instructor's modes
 MODES: dict[str, instructor.Mode] = {
     "tools": instructor.Mode.TOOLS,
     "json_schema": instructor.Mode.JSON_SCHEMA,
     "json": instructor.Mode.JSON,
     "md_json": instructor.Mode.MD_JSON,
 }
-
-
-def parse_mode(name: str | None) -> instructor.Mode | None:
-    if name is None:
-        return None
-    mode = MODES.get(name) or next((m for m in instructor.Mode if m.value == name), None)
-    if mode is None:
-        raise UsageError(f"unknown --mode {name!r}: use one of {', '.join(MODES)}")
-    return mode
 
 
 @dataclass(frozen=True)
@@ -234,6 +225,14 @@ class ModelCaller:
             self.limiter.settle(estimate, completion.usage.total_tokens)
         return completion.model_dump(mode="json", exclude_unset=True)
 
+    def check_ready(self) -> None:
+        """Raise the ConfigError every request would meet (a missing API key), connecting to
+        nothing."""
+        from extractor.model.providers import OpenAIProvider
+
+        if isinstance(self.provider, OpenAIProvider):
+            self.provider.client()
+
     # --- the same requests for the OpenAI Batch API, which answers hours later -------------
 
     def openai_client(self) -> Any:
@@ -302,7 +301,7 @@ def build_caller(
     spec: ModelSpec, opts: Options, *, prompt_key: str, limiter: Limiter | None = None
 ) -> ModelCaller:
     """The caller an `Options` asks for: provider, cache or replay, recorder, retry policy."""
-    mode = parse_mode(opts.mode)
+    mode = MODES[opts.mode] if opts.mode else None  # names checked by Options
     provider = make_provider(spec, timeout=opts.timeout_s, mode=mode)
     replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
     cache = ResponseCache(opts.cache_dir) if opts.use_cache and replay is None else None
