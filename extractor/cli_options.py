@@ -79,13 +79,16 @@ _FIELD = {
 }
 
 
-def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Extractor:
+def extractor_from(
+    params: dict[str, Any], limiter: Limiter | None = None, *, check_key: bool = True
+) -> Extractor:
     """The Extractor a command's parameters ask for (pass `locals()`); parameters that are not
-    options are ignored. Says so when no model is configured and the baseline runs."""
+    options are ignored. Says so when no model is configured and the baseline runs. Refuses
+    an unknown --mode and (unless `check_key` is False: call `require_key` later) a missing
+    API key, before any article."""
     import instructor
 
     from extractor.engine import Extractor, Options  # imports instructor: not for --help
-    from extractor.model.providers import OpenAIProvider
 
     fields = {f.name for f in dataclasses.fields(Options)}
     values = {_FIELD.get(name, name): value for name, value in params.items()}
@@ -99,18 +102,25 @@ def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Ex
         Options(**{k: v for k, v in values.items() if k in fields and v is not None}),
         limiter=limiter,
     )
-    caller = extractor.caller
-    if caller is not None and caller.replay is None:
-        # a missing API key would fail every article alike: say it once, before any
-        provider = getattr(caller.provider, "inner", caller.provider)  # under a rate limiter
-        if isinstance(provider, OpenAIProvider):
-            provider.client()  # raises ConfigError without a key; connects to nothing yet
+    if check_key:
+        require_key(extractor)
     if extractor.fell_back:
         err.print(
             "note: no model configured, using the offline baseline; connect one with "
             "--model openai:<name> (OPENAI_API_KEY), --base-url URL, or --model local"
         )
     return extractor
+
+
+def require_key(extractor: Extractor) -> None:
+    """A missing API key would fail every article alike: say it once (ConfigError), up front."""
+    from extractor.model.providers import OpenAIProvider
+
+    caller = extractor.caller
+    if caller is not None and caller.replay is None:
+        provider = getattr(caller.provider, "inner", caller.provider)  # under a rate limiter
+        if isinstance(provider, OpenAIProvider):
+            provider.client()  # raises ConfigError without a key; connects to nothing yet
 
 
 def usage_exit(exc: ExtractorError) -> typer.Exit:

@@ -89,11 +89,12 @@ def batch(
         from extractor.model.limits import RateLimiter
 
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
-        extractor = opt.extractor_from(params, limiter=limiter)
+        extractor = opt.extractor_from(params, limiter=limiter, check_key=False)
         if engine is Engine.openai_batch:
             from extractor.batch.openai_batch import RequestBuilder
 
             RequestBuilder(extractor)  # refuses a model the Batch API cannot run
+        opt.require_key(extractor)  # after: what the engine cannot run is the first problem
         if lock is not None:
             lock.acquire()  # before the plan: it repairs or empties OUT
         plan = plan_batch(paths, out, resume=resume, overwrite=overwrite)
