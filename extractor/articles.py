@@ -19,6 +19,7 @@ as "True".
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -357,10 +358,11 @@ def _iter_jsonl(path: Path) -> Iterator[Article | LoadFailure]:
         yield LoadFailure(path.stem, str(path), error)
 
 
-def _wide_bom(f: BinaryIO) -> bool:
-    """Whether `f` starts with a UTF-16/32 byte-order mark (JSONL lines split bytes on \\n)."""
-    head = f.read(4)
-    f.seek(0)
+def _wide_bom(f: io.BufferedReader) -> bool:
+    """Whether `f` starts with a UTF-16/32 byte-order mark (JSONL lines split bytes on \\n).
+
+    Peeks, so that a pipe (`<(zcat a.jsonl.gz)`) still streams."""
+    head = f.peek(4)[:4]
     return any(head.startswith(bom) for bom, _ in _BOMS)
 
 
