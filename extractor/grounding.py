@@ -71,8 +71,10 @@ def disagreement(quote: str, found: str, language: str | None = None) -> str | N
     the negations, and every capitalised word of the quote, which must line up with the same
     word in `found`. A quote may leave out an ordinary word, not a number or a negation.
     """
-    if _digit_runs(quote) != _digit_runs(found):
+    if _digits(quote) != _digits(found):
         return "a number differs"
+    if fold(quote).text == fold(found).text:
+        return None  # only case, spacing, quote marks or dashes differ
     q_values, f_values = numbers.values_in(quote, language), numbers.values_in(found, language)
     if len(q_values) != len(f_values) or not all(
         close(a, b) for a, b in zip(sorted(q_values), sorted(f_values), strict=True)
@@ -102,8 +104,9 @@ def _words_of(text: str) -> list[tuple[str, bool]]:
     ]
 
 
-def _digit_runs(text: str) -> list[str]:
-    return [unicodedata.normalize("NFKC", d) for d in _DIGITS.findall(text)]
+def _digits(text: str) -> str:
+    """All digits in order: '2.000' and '2000' agree here (their values are compared too)."""
+    return unicodedata.normalize("NFKC", "".join(_DIGITS.findall(text)))
 
 
 def _negations(text: str) -> Counter[str]:
