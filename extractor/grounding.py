@@ -87,19 +87,16 @@ def disagreement(quote: str, found: str, language: str | None = None) -> str | N
     for op in Indel.opcodes([w for w, _ in q_words], [w for w, _ in f_words]):
         if op.tag == "equal":
             aligned.update(range(op.src_start, op.src_end))
-    for i, (word, capitalised) in enumerate(q_words):
-        if capitalised and i not in aligned:
+    for i, (_, word) in enumerate(q_words):
+        if word[0].isupper() and i not in aligned:
             return f"a name differs ({word!r} is not in the article there)"
     return None
 
 
-def _words_of(text: str) -> list[tuple[str, bool]]:
-    """Folded words, each with whether it was written capitalised."""
+def _words_of(text: str) -> list[tuple[str, str]]:
+    """(folded, as written) for each word."""
     return [
-        (
-            unicodedata.normalize("NFKC", m.group().translate(FOLD_TABLE)).casefold(),
-            m[0][0].isupper(),
-        )
+        (unicodedata.normalize("NFKC", m.group().translate(FOLD_TABLE)).casefold(), m.group())
         for m in _WORD.finditer(text)
     ]
 
@@ -191,19 +188,17 @@ class Aligner:
             hay = self.folded
             lo = words.index_at(bisect.bisect_left(hay.offsets, window[0]))
             hi = words.index_at(bisect.bisect_left(hay.offsets, window[1]))
-        scored = sorted(
-            {
-                (self._score(q_words, words.tokens[first : last + 1]), -first, last)
-                for first, last in self._candidates(q_words, lo, hi)
-            },
-            reverse=True,
-        )
+        scored = [
+            (self._score(q_words, words.tokens[first : last + 1]), first, last)
+            for first, last in set(self._candidates(q_words, lo, hi))
+        ]
+        scored.sort(key=lambda c: (-c[0], c[1]))  # best first, then the earliest
         refused: Alignment | None = None
         checked: set[str] = set()  # the text repeats (a caption, a copied paragraph): check once
         for score, first, last in scored:
             if score < self.fuzzy_threshold or len(checked) >= MAX_CHECKS:
                 break
-            start, end = self._widen(folded_quote, words.starts[-first], words.ends[last])
+            start, end = self._widen(folded_quote, words.starts[first], words.ends[last])
             span = self.folded.to_original(start, end)
             if self.text[span[0] : span[1]] in checked:
                 continue
@@ -290,10 +285,10 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 def _best_run(q_words: list[str], region: list[str]) -> tuple[int, int] | None:
     """[first, last] region words of the aligned run that best covers the quote.
 
-    Matched word pairs come from the LCS alignment. The run maximises matched words minus
-    unmatched region words inside it (so a dropped word costs what a match gains, and a
-    stray match beyond a gap is left out); ties go to the longer run. A partly matching word
-    right outside the run (an inflected first or last word) is taken in.
+    Matched word pairs come from the LCS alignment. The run maximises two per matched word
+    minus one per unmatched region word inside it, so it takes in up to two dropped words to
+    reach one more quote word but leaves out a stray match beyond a longer gap. A partly
+    matching word right outside the run (an inflected first or last word) is taken in.
     """
     pairs: list[tuple[int, int]] = []
     for op in Indel.opcodes(q_words, region):
