@@ -237,24 +237,34 @@ def test_found_span_folds_to_the_quote(text: str, data: st.DataObject) -> None:
     assert fold(text[result.span[0] : result.span[1]]).text == fold(quote).text
 
 
-_WORDS = st.text(alphabet=string.ascii_lowercase + "äöüß", min_size=2, max_size=10).filter(
-    lambda w: disagreement(w, "", "de") is None  # not a number word, not a negation
-)
+_WORDS = st.builds(
+    lambda word, capital: word.capitalize() if capital else word,
+    st.text(alphabet=string.ascii_lowercase + "äöüß", min_size=2, max_size=10),
+    st.booleans(),
+).filter(lambda w: disagreement(w, "", "de") is None)  # not a number word, not a negation
 _SEPARATORS = st.sampled_from([" ", " ", " ", ", ", ". ", "\n\n", " – "])
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(_WORDS, min_size=25, max_size=60, unique=True), st.data())
-def test_quote_with_a_dropped_word_is_found_at_its_passage(
-    words: list[str], data: st.DataObject
-) -> None:
+_UNIQUE_WORDS = st.lists(_WORDS, min_size=25, max_size=60, unique_by=lambda w: fold(w).text)
+
+
+def _text_of(words: list[str], data: st.DataObject) -> tuple[str, list[int]]:
+    """The words joined by random separators, and where each word starts."""
     seps = data.draw(st.lists(_SEPARATORS, min_size=len(words), max_size=len(words)))
     starts, parts, pos = [], [], 0
     for word, sep in zip(words, seps, strict=True):
         starts.append(pos)
         parts.append(word + sep)
         pos += len(word) + len(sep)
-    text = "".join(parts)
+    return "".join(parts), starts
+
+
+@settings(max_examples=100, deadline=None)
+@given(_UNIQUE_WORDS, st.data())
+def test_quote_with_a_dropped_word_is_found_at_its_passage(
+    words: list[str], data: st.DataObject
+) -> None:
+    text, starts = _text_of(words, data)
     n = data.draw(st.integers(8, 20))
     first = data.draw(st.integers(0, len(words) - n))
     drop = data.draw(st.integers(first + 1, first + n - 2))
@@ -263,6 +273,27 @@ def test_quote_with_a_dropped_word_is_found_at_its_passage(
     result = Aligner(text, language="de").align(quote)
     assert result.grounding == Grounding.FUZZY
     assert text[result.span[0] : result.span[1]] == passage
+
+
+@settings(max_examples=100, deadline=None)
+@given(_UNIQUE_WORDS, st.data(), st.sampled_from(["number", "negation"]))
+def test_quote_that_changes_a_number_or_adds_a_negation_is_refused(
+    words: list[str], data: st.DataObject, change: str
+) -> None:
+    n = data.draw(st.integers(8, 20))
+    first = data.draw(st.integers(0, len(words) - n))
+    at = data.draw(st.integers(first + 1, first + n - 2))
+    quoted = words[first : first + n]
+    if change == "number":
+        count = data.draw(st.integers(2, 99_999))
+        words = [*words[:at], str(count), *words[at:]]
+        quoted.insert(at - first, str(count * 10))
+    else:
+        quoted.insert(at - first, data.draw(st.sampled_from(["nicht", "kein", "not", "never"])))
+    text, _ = _text_of(words, data)
+    result = Aligner(text, language="de").align(" ".join(quoted))
+    assert result.grounding == Grounding.NOT_FOUND
+    assert result.problem == f"a {change} differs"
 
 
 @settings(max_examples=200, deadline=None)
