@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 
 import pytest
@@ -237,15 +238,20 @@ def test_found_span_folds_to_the_quote(text: str, data: st.DataObject) -> None:
     assert fold(text[result.span[0] : result.span[1]]).text == fold(quote).text
 
 
-_WORDS = st.builds(
-    lambda word, capital: word.capitalize() if capital else word,
-    st.text(alphabet=string.ascii_lowercase + "äöüß", min_size=2, max_size=10),
-    st.booleans(),
-).filter(lambda w: disagreement(w, "", "de") is None)  # not a number word, not a negation
+# distinct words of a seed article, none a number word or a negation, in random order
+_VOCABULARY = sorted(
+    {
+        fold(w).text: w
+        for w in re.findall(r"[^\W\d_]{2,}", SEED_000)
+        if disagreement(w.lower(), "", "de") is None
+    }.values()
+)
 _SEPARATORS = st.sampled_from([" ", " ", " ", ", ", ". ", "\n\n", " – "])
 
 
-_UNIQUE_WORDS = st.lists(_WORDS, min_size=25, max_size=60, unique_by=lambda w: fold(w).text)
+_UNIQUE_WORDS = st.builds(
+    lambda words, n: words[:n], st.permutations(_VOCABULARY), st.integers(25, 60)
+)
 
 
 def _text_of(words: list[str], data: st.DataObject) -> tuple[str, list[int]]:
