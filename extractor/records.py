@@ -152,6 +152,11 @@ class Grounded(BaseModel):
         default=None, description="[start, end) character offsets of evidence in the input"
     )
     grounding: Grounding = Grounding.NOT_FOUND
+    #: unbounded, unlike a draft's: the article's text at `span` may hold markup the quote lacks
+    evidence: str = Field(
+        min_length=1,
+        description="the article's text at `span`; the model's quote when not found",
+    )
     flags: list[str] = Field(
         default_factory=list, description="problems found in code, e.g. 'value_mismatch'"
     )

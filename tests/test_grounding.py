@@ -187,6 +187,21 @@ def test_evidence_is_the_article_text_and_the_value_is_checked_against_it() -> N
     assert "value_mismatch: model said 20000, evidence says 2000" in homes.flags
 
 
+def test_evidence_keeps_the_markup_inside_its_span_and_reads_back() -> None:
+    original = "Die Armee hat <script>" + "x" * 1000 + "</script>zum ersten Mal angegriffen."
+    cleaned = clean(original)
+    quote = "Die Armee hat zum ersten Mal angegriffen."
+    assert cleaned.text == quote
+    draft = ExtractionDraft.model_validate(
+        {"figures": [{"text": "ersten", "measured": "Angriffe", "evidence": quote}]}
+    )
+    (figure,) = Grounder(original, cleaned, "de").merge([(draft, (0, len(quote)))]).figures
+    assert figure.grounding == Grounding.NORMALIZED
+    assert figure.evidence == original and figure.quote == quote
+    line = ArticleResult(article_id="a", model="m", figures=[figure]).model_dump_json()
+    assert ArticleResult.model_validate_json(line).figures[0].evidence == original
+
+
 def test_quote_is_left_out_of_the_output_when_it_equals_the_evidence() -> None:
     figure = Figure(text="300", value=300, measured="Soldaten", evidence="300 Soldaten")
     assert "quote" not in figure.model_dump()
