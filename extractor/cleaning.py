@@ -25,7 +25,9 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from extractor.textnorm import MappedText
 
 # fmt: off
 _BLOCK_TAGS = frozenset({
@@ -69,26 +71,8 @@ _Edit = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
-class CleanText:
-    """Cleaned text plus, for every cleaned character, where it starts in the original."""
-
-    text: str
-    #: len(text) + 1 entries: offsets[i] = index in the original of cleaned char i;
-    #: offsets[len(text)] = len(original)
-    offsets: list[int]
-    #: original end (exclusive) of cleaned chars whose source is wider than one character
-    #: (a decoded entity, a collapsed run of spaces, a tag turned into a space); others end
-    #: at offsets[i] + 1
-    ends: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
-
-    def to_original(self, start: int, end: int) -> tuple[int, int]:
-        """Map a cleaned [start, end) span to the original [start, end)."""
-        if not 0 <= start <= end <= len(self.text):
-            raise ValueError(f"span [{start}, {end}) is outside the cleaned text")
-        if start == end:
-            return self.offsets[start], self.offsets[start]
-        last = end - 1
-        return self.offsets[start], self.ends.get(last, self.offsets[last] + 1)
+class CleanText(MappedText):
+    """Cleaned text plus, for every cleaned character, where it came from in the original."""
 
 
 def clean(text: str) -> CleanText:

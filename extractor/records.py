@@ -2,16 +2,23 @@
 
 Drafts are what the model sees as its response schema: every string and list is bounded so a
 small local model under grammar-constrained decoding always terminates. Records add what only
-the library may set: the character `span` of the evidence in the article as given, the
-`grounding` status, and `flags` for anything a check in code found wrong.
+the library may set: the character `span` of the evidence in the article as given (the
+`evidence` a record hands out is the article's text at that span), the `grounding` status,
+`flags` for anything a check in code found wrong, and the model's own `quote` when it differs.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 Short = Annotated[str, Field(max_length=120)]
 Text = Annotated[str, Field(max_length=400)]
@@ -145,9 +152,26 @@ class Grounded(BaseModel):
         default=None, description="[start, end) character offsets of evidence in the input"
     )
     grounding: Grounding = Grounding.NOT_FOUND
+    #: unbounded, unlike a draft's: the article's text at `span` may hold markup the quote lacks
+    evidence: str = Field(
+        min_length=1,
+        description="the article's text at `span`; the model's quote when not found",
+    )
     flags: list[str] = Field(
         default_factory=list, description="problems found in code, e.g. 'value_mismatch'"
     )
+    quote: str | None = Field(
+        default=None,
+        description="the model's quote, when it differs from `evidence` (the text at `span`)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_quote(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave `quote` out unless set, so a record grounded as quoted reads as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("quote", "") is None:
+            del data["quote"]
+        return data
 
 
 class Event(Grounded, EventDraft):

@@ -28,7 +28,6 @@ over every gold article, so an article with no gold and no predictions counts as
 from __future__ import annotations
 
 import json
-import math
 import re
 import unicodedata
 from collections import Counter
@@ -41,14 +40,14 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from extractor import errors, records
+from extractor import errors, records, textnorm
 
 SCORER_VERSION = "1"
 MATCH_THRESHOLD = 0.5
 CLAIM_WEIGHTS = {"evidence": 0.6, "claimant": 0.4}
 FIGURE_WEIGHTS = {"evidence": 0.6, "value": 0.25, "unit": 0.15}
-VALUE_REL_TOL = 1e-6
-VALUE_ABS_TOL = 1e-9
+VALUE_REL_TOL = textnorm.REL_TOL
+VALUE_ABS_TOL = textnorm.ABS_TOL
 #: rapidfuzz score (0-100) from which free-text fields (message, measured, names) agree
 FUZZY_FIELD_MIN = 80
 
@@ -59,24 +58,6 @@ Record = records.Event | records.Claim | records.Figure
 
 # --- normalisation -------------------------------------------------------------------------
 
-_PUNCT_MAP = str.maketrans(
-    {
-        "\u201e": '"',
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u00ad": "",
-    }
-)
 _TOKEN = re.compile(r"\w+")
 
 
@@ -84,7 +65,7 @@ def normalize_text(text: str | None) -> str:
     """Casefolded, NFKC, punctuation-free and single-spaced: what two annotators agree on."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_MAP).casefold()
+    text = unicodedata.normalize("NFKC", text).translate(textnorm.FOLD_TABLE).casefold()
     return " ".join(_TOKEN.findall(text))
 
 
@@ -96,7 +77,7 @@ def values_equal(a: float | None, b: float | None) -> bool:
     """Numbers agree after normalisation when equal within the relative/absolute tolerance."""
     if a is None or b is None:
         return a is None and b is None
-    return math.isclose(a, b, rel_tol=VALUE_REL_TOL, abs_tol=VALUE_ABS_TOL)
+    return textnorm.close(a, b)
 
 
 def units_equal(a: str | None, b: str | None) -> bool:
