@@ -6,7 +6,9 @@ The lowest core layer: it imports nothing from the package.
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -63,32 +65,77 @@ def fold(text: str) -> MappedText:
     """Casefold, NFKC, unify quotes and dashes, collapse whitespace; keep a map back to `text`.
 
     Each char is folded on its own (no context), so folding a span of `text` gives the same
-    string as the matching span of `fold(text).text`.
+    string as the matching span of `fold(text).text`. Only the text's distinct characters are
+    folded in Python; runs of characters that fold to one character are translated by
+    `str.translate`, so the loop runs per whitespace run or odd character, not per character.
     """
+    table: dict[int, str] = {}
+    odd: list[str] = []  # characters that fold to none or to several
+    for ch in set(text):
+        if ch.isspace():
+            continue
+        folded = _fold_char(ch)
+        if len(folded) == 1:
+            if folded != ch:
+                table[ord(ch)] = folded
+        else:
+            odd.append(ch)
+    vanish = "".join(c for c in odd if not _fold_char(c))
+    breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
     out: list[str] = []
     offsets: list[int] = []
     ends: dict[int, int] = {}
-    in_space = True  # drops leading whitespace
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if in_space:
-                if out and out[-1] == " ":
-                    ends[len(out) - 1] = i + 1
-                continue
-            out.append(" ")
-            offsets.append(i)
-            in_space = True
-            continue
-        mapped = ch.translate(FOLD_TABLE)
-        if not mapped:
-            continue
-        for c in unicodedata.normalize("NFKC", mapped).casefold():
-            out.append(c)
-            offsets.append(i)
-        in_space = False
-    if out and out[-1] == " ":
-        out.pop()
+    size = 0
+    pos = 0
+    for match in breaks.finditer(text):
+        start, end = match.span()
+        if start > pos:  # a plain run: one char out per char in
+            out.append(text[pos:start].translate(table))
+            offsets.extend(range(pos, start))
+            size += start - pos
+        token = match.group()
+        if match.lastgroup == "odd":
+            folded = _fold_char(token)
+            out.append(folded)
+            offsets.extend([start] * len(folded))
+            size += len(folded)
+        else:  # whitespace, perhaps with invisible characters inside: one space at most
+            if token.isspace():  # the common case: no invisible characters inside
+                first, last = start, end - 1
+            else:
+                spaces = [start + k for k, c in enumerate(token) if c.isspace()]
+                first, last = (spaces[0], spaces[-1]) if spaces else (-1, -1)
+            if first >= 0 and size and end < len(text):
+                out.append(" ")
+                offsets.append(first)
+                if last != first:
+                    ends[size] = last + 1
+                size += 1
+        pos = end
+    if pos < len(text):
+        out.append(text[pos:].translate(table))
+        offsets.extend(range(pos, len(text)))
+    folded_text = "".join(out)
+    if folded_text.endswith(" "):  # only invisible characters followed the last space
+        folded_text = folded_text[:-1]
         offsets.pop()
-        ends.pop(len(out), None)
+        ends.pop(len(folded_text), None)
     offsets.append(len(text))
-    return MappedText("".join(out), offsets, ends)
+    return MappedText(folded_text, offsets, ends)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch.translate(FOLD_TABLE)).casefold()
+
+
+@functools.lru_cache(maxsize=256)
+def _breaks(vanish: str, odd: str) -> re.Pattern[str]:
+    """Whitespace runs (with invisible characters inside them), and odd characters."""
+    invisible = f"[{re.escape(vanish)}]*" if vanish else ""
+    space = (
+        rf"(?P<space>{invisible}(?:\s{invisible})+|[{re.escape(vanish)}]+)"
+        if vanish
+        else r"(?P<space>\s+)"
+    )
+    return re.compile(space + (f"|(?P<odd>[{re.escape(odd)}])" if odd else ""))

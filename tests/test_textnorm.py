@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extractor import textnorm
 from extractor.cleaning import CleanText, clean
@@ -50,3 +52,47 @@ def test_one_tolerance() -> None:
     for a, b in [(1.0, 1.0 + 1e-7), (1.0, 1.001), (0.0, 1e-10)]:
         assert scoring.values_equal(a, b) == close(a, b)
     assert scoring.values_equal(None, None) and not scoring.values_equal(1.0, None)
+
+
+def _fold_per_char(text: str) -> MappedText:
+    """The definition `fold` must keep: every character folded on its own, one at a time."""
+    import unicodedata
+
+    out: list[str] = []
+    offsets: list[int] = []
+    ends: dict[int, int] = {}
+    in_space = True
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if in_space:
+                if out and out[-1] == " ":
+                    ends[len(out) - 1] = i + 1
+                continue
+            out.append(" ")
+            offsets.append(i)
+            in_space = True
+            continue
+        for c in unicodedata.normalize("NFKC", ch.translate(textnorm.FOLD_TABLE)).casefold():
+            out.append(c)
+            offsets.append(i)
+            in_space = False
+    if out and out[-1] == " ":
+        out.pop()
+        offsets.pop()
+        ends.pop(len(out), None)
+    offsets.append(len(text))
+    return MappedText("".join(out), offsets, ends)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aB ß\t\n„“–\u00ad\u200bﬁ¨Ⅻé.1 ")) | st.characters(),
+        max_size=60,
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_fold_equals_folding_each_character_alone(text: str) -> None:
+    fast, slow = fold(text), _fold_per_char(text)
+    assert fast.text == slow.text
+    assert fast.offsets == slow.offsets
+    assert {k: v for k, v in fast.ends.items()} == slow.ends
