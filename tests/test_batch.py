@@ -21,9 +21,9 @@ from fake_openai import Step
 
 from extractor.batch.engine import run_batch
 from extractor.batch.plan import plan_batch
-from extractor.model.limits import RateLimiter
-from extractor.errors import UsageError
 from extractor.engine import Extractor, Options
+from extractor.errors import UsageError
+from extractor.model.limits import RateLimiter
 
 BATCH = DATA / "batch"
 ARTICLES = BATCH / "articles.jsonl"  # a1..a20, each the text of seed 000

@@ -14,8 +14,13 @@ from conftest import DATA, read_jsonl, scripted
 from fake_openai import Step
 
 from extractor.articles import Article
+from extractor.batch.openai_batch import (
+    RequestBuilder,
+    run_openai_batch,
+    state_path,
+    submit_or_attach,
+)
 from extractor.batch.plan import plan_batch
-from extractor.batch.openai_batch import RequestBuilder, run_openai_batch, state_path, submit_or_attach
 from extractor.engine import Extractor, Options
 
 BATCH = DATA / "batch"

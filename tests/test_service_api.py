@@ -188,3 +188,30 @@ def test_no_auth_on_loopback_needs_no_key_and_says_so(tmp_path):
             answer = http.post("/v1/extract", json={"id": "n", "text": "Es gab 3 Tote."})
         assert answer.status_code == 200 and answer.json()["figures"][0]["value"] == 3
         assert "--no-auth" in server.log
+
+
+def test_metrics_and_json_log_lines_with_the_request_id(service):
+    with service.client(service.keys["alice"]) as http:
+        ok = http.post(
+            "/v1/extract",
+            json={"id": "m1", "text": "Es gab 3 Tote."},
+            headers={"X-Request-ID": "metrics-1"},
+        )
+        assert ok.status_code == 200
+        assert http.post("/v1/extract", json={"id": "m2"}).status_code == 422
+        text = http.get("/metrics").text
+    for series in (
+        'extractor_http_requests_total{code="200",method="POST",route="/v1/extract"}',
+        'extractor_http_requests_total{code="422",method="POST",route="/v1/extract"}',
+        'extractor_http_request_duration_seconds_bucket{le="0.1",route="/v1/extract"}',
+        'extractor_articles_total{outcome="ok",via="extract"}',
+        'extractor_jobs{state="succeeded"}',
+        'extractor_model_tokens_total{kind="prompt"}',
+        "extractor_cache_hits_total",
+    ):
+        assert series in text, series
+    lines = [json.loads(line) for line in service.log.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("request_id") == "metrics-1"]
+    assert access and access[0]["route"] == "/v1/extract" and access[0]["status"] == 200
+    assert access[0]["key"] == "alice"
+    assert not any(key in service.log for key in service.keys.values())

@@ -173,7 +173,11 @@ def test_kill_9_then_restart_finishes_with_one_line_per_article(fake, tmp_path):
             killed_at = http.get(f"/v1/jobs/{job['id']}").json()["done"]
             done = wait_for(http, job["id"])
             lines = result_lines(http, job["id"])
+            metrics = http.get("/metrics").text
     assert 3 <= killed_at < 12
+    assert 'extractor_articles_total{outcome="ok",via="job"}' in metrics
+    prompt = next(m for m in metrics.splitlines() if m.startswith("extractor_model_tokens_total"))
+    assert float(prompt.split()[-1]) >= 100  # the fake answers 100 prompt tokens a request
     assert done["status"] == "succeeded" and done["done"] == 12 and done["failed"] == 0
     ids = [line["article_id"] for line in lines]
     assert sorted(ids) == sorted(a["id"] for a in items) and len(set(ids)) == 12

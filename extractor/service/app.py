@@ -354,7 +354,11 @@ def _routes(app: FastAPI, service: Service) -> None:
         key: Key,
         idempotency_key: Annotated[
             str | None,
-            Header(max_length=200, description="a retried submit with it returns the same job"),
+            Header(
+                min_length=1,
+                max_length=200,
+                description="a retried submit with it returns the same job",
+            ),
         ] = None,
         webhook: Annotated[
             str | None, Query(max_length=2000, description="POSTed the job when it ends")
