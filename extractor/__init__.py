@@ -18,6 +18,7 @@ from extractor.errors import (
     ModelError,
     OutputInvalidError,
     ReplayMissError,
+    ServiceError,
     TransportError,
     UsageError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ArticleExtraction",
     "ArticleResult",
     "Claim",
+    "Client",
     "ConfigError",
     "Event",
     "Extractor",
@@ -46,9 +48,19 @@ __all__ = [
     "Options",
     "OutputInvalidError",
     "ReplayMissError",
+    "ServiceError",
     "TransportError",
     "UsageError",
     "aextract",
     "extract",
     "run_batch",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`extractor.Client` is imported on first use: most users never need httpx's client."""
+    if name == "Client":
+        from extractor.client import Client
+
+        return Client
+    raise AttributeError(f"module 'extractor' has no attribute {name!r}")

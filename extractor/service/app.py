@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from anyio import to_thread
@@ -24,7 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from extractor.articles import Article, LoadFailure, parse_article, parse_article_line
 from extractor.engine import Extractor, Options
@@ -36,13 +36,13 @@ from extractor.service.db import make_engine, upgrade
 from extractor.service.limits import BodyLimitMiddleware, KeyRateLimiter
 from extractor.service.observe import Metrics, ObserveMiddleware
 from extractor.service.problems import Problem, ProblemModel, title_for
-from extractor.service.store import TERMINAL, KeyInfo, Store
+from extractor.service.store import KeyInfo, Store
 from extractor.service.worker import JobWorker
+from extractor.wire import TERMINAL, ArticleIn, JobOut, JobPage
 
 log = logging.getLogger("extractor.service")
 VERSION = "1"
 NDJSON = "application/x-ndjson"
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 def _baseline() -> Extractor:
@@ -115,52 +115,6 @@ class Service:
 
 
 # --- request and response models --------------------------------------------------------------
-
-
-class ArticleIn(BaseModel):
-    """One article, as one line of `extractor extract`'s JSONL input; `html` may replace `text`."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str | int | None = Field(default=None, description="default: the request id")
-    text: str | None = Field(default=None, description="the article text; spans index it")
-    html: str | None = Field(default=None, description="a page, instead of text")
-    title: str | None = None
-    date: str | None = None
-    language: str | None = Field(default=None, description="ISO 639-1; detected when absent")
-
-    @model_validator(mode="after")
-    def _text_or_html(self) -> ArticleIn:
-        if self.text is None and self.html is None:
-            raise ValueError('give "text" (the article) or "html" (a page)')
-        return self
-
-
-class WebhookOut(BaseModel):
-    url: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    last_error: str | None = None
-
-
-class JobOut(BaseModel):
-    id: str
-    status: JobStatus
-    total: int = Field(description="articles in the job")
-    done: int = Field(description="articles finished, failed ones included")
-    failed: int = Field(description="articles that ended as an error line")
-    usage: Usage
-    webhook: WebhookOut | None = None
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    results_url: str
-    view_url: str
-
-
-class JobPage(BaseModel):
-    jobs: list[JobOut]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
 
 
 class Health(BaseModel):

@@ -30,9 +30,9 @@ from extractor.articles import Article, LoadFailure
 from extractor.errors import InputError
 from extractor.records import ArticleResult, Usage
 from extractor.service.db import ApiKey, Job, JobArticle, JobResult, is_postgres
+from extractor.wire import TERMINAL
 
 KEY_PREFIX = "gne_"
-TERMINAL = ("succeeded", "failed", "cancelled")
 _USAGE_FIELDS = tuple(Usage.model_fields)
 
 
