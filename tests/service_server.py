@@ -26,11 +26,17 @@ def free_port() -> int:
 
 def create_key(db: str, name: str, *extra: str) -> str:
     """`extractor keys create NAME --db DB`: the key is the last line of stdout."""
+    return create_key_and_secret(db, name, *extra)[0]
+
+
+def create_key_and_secret(db: str, name: str, *extra: str) -> tuple[str, str]:
+    """The key and its webhook secret, as `keys create` prints them."""
     from extractor.cli import app
 
     result = CliRunner().invoke(app, ["keys", "create", name, "--db", db, *extra])
     assert result.exit_code == 0, result.output
-    return result.stdout.strip().splitlines()[-1]
+    *_, secret_line, key = result.stdout.strip().splitlines()
+    return key, secret_line.removeprefix("webhook secret: ")
 
 
 class ServiceProcess:

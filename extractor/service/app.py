@@ -37,6 +37,7 @@ from extractor.service.limits import BodyLimitMiddleware, KeyRateLimiter
 from extractor.service.observe import Metrics, ObserveMiddleware
 from extractor.service.problems import Problem, ProblemModel, title_for
 from extractor.service.store import KeyInfo, Store
+from extractor.service.webhooks import WebhookSender
 from extractor.service.worker import JobWorker
 from extractor.wire import TERMINAL, ArticleIn, JobOut, JobPage
 
@@ -60,6 +61,8 @@ class ServiceSettings:
     lease_s: float = 30.0
     poll_s: float = 0.5
     migrate: bool = True
+    webhook_attempts: int = 5
+    webhook_backoff_s: float = 5.0
 
 
 @dataclass
@@ -95,6 +98,14 @@ class Service:
             on_result=(lambda r: metrics.article(r, "job")) if metrics else None,
         )
         self.worker.start()
+        sender = WebhookSender(
+            store,
+            lambda job: job_out(job).model_dump_json().encode(),
+            attempts=s.webhook_attempts,
+            backoff_s=s.webhook_backoff_s,
+            poll_s=s.poll_s,
+        )
+        self.background.append(asyncio.create_task(sender.run()))
 
     def drain(self) -> None:
         """SIGTERM: stop taking work at once; the lifespan's shutdown finishes the rest."""
@@ -108,6 +119,7 @@ class Service:
             await self.worker.stop(grace)
         for task in self.background:
             task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         if self.extractor:
             await self.extractor.aclose()
         if self.store:

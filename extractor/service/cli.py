@@ -90,6 +90,12 @@ def serve(
         float,
         typer.Option(min=1, help="Seconds a claimed article stays leased without a heartbeat."),
     ] = 30.0,
+    webhook_attempts: Annotated[
+        int, typer.Option(min=1, help="Tries per job webhook before it is marked failed.")
+    ] = 5,
+    webhook_backoff: Annotated[
+        float, typer.Option(min=0.01, help="Seconds before the first webhook retry; doubles.")
+    ] = 5.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn): /v1/extract, /v1/jobs, /metrics, review pages."""
@@ -117,6 +123,8 @@ def serve(
         no_auth=no_auth,
         grace_s=grace,
         lease_s=lease,
+        webhook_attempts=webhook_attempts,
+        webhook_backoff_s=webhook_backoff,
     )
     app = create_app(settings)
     if no_auth:

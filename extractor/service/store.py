@@ -253,7 +253,7 @@ class Store:
                 .where(
                     Job.id == job_id, Job.key_id == key_id, Job.status.in_(("queued", "running"))
                 )
-                .values(status="cancelled", finished_at=time.time())
+                .values(status="cancelled", finished_at=time.time(), webhook_next_at=time.time())
             )
         return self.get_job(key_id, job_id)
 
@@ -402,29 +402,42 @@ class Store:
                 .where(
                     Job.webhook_status == "pending",
                     Job.status.in_(TERMINAL),
-                    or_(Job.webhook_next_at.is_(None), Job.webhook_next_at <= now),
+                    Job.webhook_next_at <= now,
                 )
                 .order_by(Job.number)
                 .limit(limit)
             ).all()
         return [(_job_dict(r), r.webhook_secret) for r in rows]
 
-    def webhook_attempted(
-        self, job_id: str, attempts: int, *, status: str, error: str | None, next_at: float | None
-    ) -> bool:
-        """Record a delivery attempt; False if another replica recorded this attempt first."""
+    def claim_webhook(self, job_id: str, lease_s: float) -> bool:
+        """Take a due delivery for `lease_s` seconds; False if another replica took it."""
+        now = time.time()
         with self.engine.begin() as conn:
             return bool(
                 conn.execute(
                     update(Job)
-                    .where(Job.id == job_id, Job.webhook_attempts == attempts - 1)
-                    .values(
-                        webhook_attempts=attempts,
-                        webhook_status=status,
-                        webhook_error=error,
-                        webhook_next_at=next_at,
+                    .where(
+                        Job.id == job_id,
+                        Job.webhook_status == "pending",
+                        Job.webhook_next_at <= now,
                     )
+                    .values(webhook_next_at=now + lease_s)
                 ).rowcount
+            )
+
+    def webhook_attempted(
+        self, job_id: str, attempt: int, *, status: str, error: str | None, next_in: float | None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    webhook_attempts=attempt,
+                    webhook_status=status,
+                    webhook_error=error,
+                    webhook_next_at=None if next_in is None else time.time() + next_in,
+                )
             )
 
 
