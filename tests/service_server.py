@@ -52,6 +52,10 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90.0) -> ServiceProcess:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> ServiceProcess:
+        """Start the process without waiting for it to answer."""
         command = [sys.executable, "-c", _MAIN, "serve", "--port", str(self.port), "--db", self.db]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -61,6 +65,10 @@ class ServiceProcess:
                 stdout=log,
                 stderr=log,
             )
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> ServiceProcess:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
