@@ -63,6 +63,7 @@ class ServiceSettings:
     migrate: bool = True
     webhook_attempts: int = 5
     webhook_backoff_s: float = 5.0
+    gold_dir: Path | None = None
 
 
 @dataclass
@@ -158,7 +159,7 @@ def job_out(job: dict[str, Any]) -> JobOut:
 
 # --- the app -----------------------------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, description="a key from `extractor keys create NAME`")
+bearer = HTTPBearer(auto_error=False, description="a key from `extractor keys create NAME`")
 
 
 def service_of(request: Request) -> Service:
@@ -167,7 +168,7 @@ def service_of(request: Request) -> Service:
 
 def authenticate(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> KeyInfo:
     """The calling key; 401 when missing, unknown or revoked; 429 over the key's rpm."""
     service = service_of(request)
@@ -231,6 +232,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_body_mb * 1e6))
     app.add_middleware(ObserveMiddleware, metrics=service.metrics)
     _routes(app, service)
+    from extractor.service.review import router  # it imports this module
+
+    app.include_router(router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

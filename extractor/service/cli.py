@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -96,6 +97,10 @@ def serve(
     webhook_backoff: Annotated[
         float, typer.Option(min=0.01, help="Seconds before the first webhook retry; doubles.")
     ] = 5.0,
+    gold: Annotated[
+        Path | None,
+        typer.Option(help="Gold files (<article_id>.json) shown beside predicted on review pages."),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn): /v1/extract, /v1/jobs, /metrics, review pages."""
@@ -125,6 +130,7 @@ def serve(
         lease_s=lease,
         webhook_attempts=webhook_attempts,
         webhook_backoff_s=webhook_backoff,
+        gold_dir=gold,
     )
     app = create_app(settings)
     if no_auth:

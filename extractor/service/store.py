@@ -267,8 +267,10 @@ class Store:
             ).all()
         return [(r.pos, r.line) for r in rows]
 
-    def job_articles(self, job_id: str) -> list[tuple[int, Article | LoadFailure, str | None]]:
-        """Every article of a job in input order, with its result line if it has one."""
+    def job_articles(
+        self, job_id: str, *, offset: int = 0, limit: int = 50
+    ) -> list[tuple[int, Article | LoadFailure, str | None]]:
+        """A job's articles in input order from `offset`, with their result lines if done."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(JobArticle.seq, JobArticle.payload, JobResult.line)
@@ -278,6 +280,8 @@ class Store:
                 )
                 .where(JobArticle.job_id == job_id)
                 .order_by(JobArticle.seq)
+                .offset(offset)
+                .limit(limit)
             ).all()
         return [(r.seq, decode_item(r.payload), r.line) for r in rows]
 
