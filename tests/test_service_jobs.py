@@ -206,3 +206,18 @@ def test_sigterm_exits_0_within_grace_and_requeues_what_ran(fake, tmp_path):
             lines = result_lines(http, job["id"])
     assert done["status"] == "succeeded"
     assert sorted(line["article_id"] for line in lines) == sorted(a["id"] for a in items)
+
+
+def test_the_model_rate_limit_holds_for_the_whole_server(fake, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    key = create_key(db, "k")
+    with fake(default=ANSWER) as model:
+        args = [*model_args(model), "--concurrency", "4", "--rpm", "60"]  # one request a second
+        with ServiceProcess(db, *args, log=tmp_path / "log") as server, server.client(key) as http:
+            started = time.monotonic()
+            job = http.post("/v1/jobs", content=ndjson(articles(3)), headers=NDJSON).json()
+            extracted = http.post("/v1/extract", json={"id": "x", "text": "Es gab 3 Tote."})
+            wait_for(http, job["id"])
+            took = time.monotonic() - started
+    assert extracted.status_code == 200 and len(model.requests) == 4
+    assert took >= 2.5  # 4 requests through one limiter: at least 3 s apart in all

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -79,23 +81,26 @@ class KeyRateLimiter:
     """A token bucket per key: up to `rpm` requests at once, refilled at `rpm` per minute.
 
     Per process: with several replicas each allows a key its rpm (documented in docs/service.md).
+    Called from the threadpool that runs the auth dependency, hence the lock.
     """
 
-    clock: object = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     buckets: dict[int, _Bucket] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, key_id: int, rpm: int | None) -> None:
         """Take one request from the key's bucket or raise a 429 Problem."""
         if not rpm:
             return
-        now = self.clock()  # type: ignore[operator]
-        bucket = self.buckets.setdefault(key_id, _Bucket(float(rpm), now))
-        bucket.level = min(float(rpm), bucket.level + (now - bucket.stamp) * rpm / 60.0)
-        bucket.stamp = now
-        if bucket.level >= 1:
-            bucket.level -= 1
-            return
-        wait = math.ceil((1 - bucket.level) * 60.0 / rpm)
+        with self.lock:
+            now = self.clock()
+            bucket = self.buckets.setdefault(key_id, _Bucket(float(rpm), now))
+            bucket.level = min(float(rpm), bucket.level + (now - bucket.stamp) * rpm / 60.0)
+            bucket.stamp = now
+            if bucket.level >= 1:
+                bucket.level -= 1
+                return
+            wait = math.ceil((1 - bucket.level) * 60.0 / rpm)
         raise Problem(
             429,
             title_for(429),
