@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from extractor.batch.engine import run_batch
+    from extractor.client import Client
     from extractor.engine import Extractor, aextract, extract
     from extractor.errors import (
         ConfigError,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         ModelError,
         OutputInvalidError,
         ReplayMissError,
+        ServiceError,
         TransportError,
         UsageError,
     )
@@ -52,6 +54,7 @@ _WHERE = {
     "ModelError": "extractor.errors",
     "OutputInvalidError": "extractor.errors",
     "ReplayMissError": "extractor.errors",
+    "ServiceError": "extractor.errors",
     "TransportError": "extractor.errors",
     "UsageError": "extractor.errors",
     "Extractor": "extractor.engine",
@@ -60,12 +63,14 @@ _WHERE = {
     "Options": "extractor.options",
     "RateLimiter": "extractor.model.limits",
     "run_batch": "extractor.batch.engine",
+    "Client": "extractor.client",
 }
 
 __all__ = [
     "ArticleExtraction",
     "ArticleResult",
     "Claim",
+    "Client",
     "ConfigError",
     "Event",
     "Extractor",
@@ -78,6 +83,7 @@ __all__ = [
     "OutputInvalidError",
     "RateLimiter",
     "ReplayMissError",
+    "ServiceError",
     "TransportError",
     "UsageError",
     "aextract",

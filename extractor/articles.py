@@ -496,3 +496,31 @@ def _parse_jsonl_line(line: bytes, where: str) -> Article:
         )
     except InputError as e:
         raise _LineError(article_id, e) from e
+
+
+def parse_article(obj: object, where: str) -> Article | LoadFailure:
+    """One article given as a JSON value, read by the rules of a JSONL input line (the
+    service's request bodies and job lines). `"html"` may stand in for `"text"`: its main text
+    is extracted as for an .html file, and spans index that."""
+    if isinstance(obj, dict) and "text" not in obj and isinstance(obj.get("html"), str):
+        article_id = _id_of(obj) or where
+        try:
+            page = _from_html(obj["html"], Path(where))
+        except InputError as e:
+            return LoadFailure(article_id, where, e)
+        found = {"text": page.text, "title": page.title, "date": page.date}
+        obj = {k: v for k, v in obj.items() if k != "html"} | {
+            k: v for k, v in found.items() if obj.get(k) is None
+        }
+    return parse_article_line(json.dumps(obj, ensure_ascii=False).encode(), where)
+
+
+def parse_article_line(line: bytes, where: str) -> Article | LoadFailure:
+    """One JSONL input line as `iter_articles` reads it: an Article, or a LoadFailure saying
+    what is wrong (too large, not UTF-8, not JSON, no "id" or "text" …)."""
+    if len(line) > MAX_BYTES:
+        return LoadFailure(where, where, InputError(_too_large(f"line {where}", len(line))))
+    try:
+        return _parse_jsonl_line(line, where)
+    except _LineError as e:
+        return LoadFailure(e.article_id or where, where, e.error)

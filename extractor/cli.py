@@ -16,6 +16,7 @@ from extractor.batch.cli import batch
 from extractor.cli_options import err
 from extractor.errors import ExtractorError, UsageError
 from extractor.output import RedactingFilter, Summary
+from extractor.service.cli import mount as mount_service
 
 app = typer.Typer(
     help="Grounded Events, Claims and Figures from news articles.",
@@ -118,6 +119,7 @@ def _report(summary: Summary) -> None:
 
 
 app.command()(batch)
+mount_service(app)
 
 
 @cache_app.command("stats")
@@ -152,10 +154,11 @@ def cache_clear(cache: opt.CacheOpt = None) -> None:
 def schemas(
     directory: Annotated[Path, typer.Argument(help="Where to write them.")] = Path("schemas"),
 ) -> None:
-    """Export the JSON Schema of every record type (the contract for gold files)."""
+    """Export the records' JSON Schemas (the contract for gold files) and the OpenAPI document."""
     from extractor.schemas import export
+    from extractor.service.app import export_openapi
 
-    for path in export(directory):
+    for path in [*export(directory), export_openapi(directory)]:
         err.print(f"wrote {path}")
 
 

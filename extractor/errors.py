@@ -72,3 +72,15 @@ class GoldError(ExtractorError):
     """A gold file does not validate or quotes text that is not in its article."""
 
     kind = "gold"
+
+
+class ServiceError(ExtractorError):
+    """The extraction service answered with an error (`extractor.Client`); the message is its
+    problem detail, `status` the HTTP status."""
+
+    kind = "service"
+
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
