@@ -314,9 +314,10 @@ def build_caller(
             max_tokens=opts.max_tokens,
         ),
         policy=RetryPolicy(
-            max_attempts=opts.max_attempts,
+            # an in-process model cannot be interrupted: one attempt may use the whole deadline
+            max_attempts=1 if spec.provider == "local" else opts.max_attempts,
             deadline_s=opts.deadline_s,
-            timeout_s=opts.timeout_s,
+            timeout_s=opts.deadline_s if spec.provider == "local" else opts.timeout_s,
             initial_wait_s=opts.backoff_s,
         ),
         cache=cache,
