@@ -357,3 +357,28 @@ def run(
     for line in gate:
         console.print(f"[bold red]gate:[/] {line}")
     raise typer.Exit(1 if gate else 0)
+
+
+@app.command("import")
+def import_(
+    format: Annotated[
+        str,
+        typer.Argument(help="spkatt2023, gepade, measeval, plover or smartdata"),
+    ],
+    src: Annotated[Path, typer.Argument(exists=True, help="the benchmark's data (file or folder)")],
+    out: Annotated[Path, typer.Option(help="the suite folder to write, e.g. evals/suites/NAME")],
+) -> None:
+    """Convert a public benchmark into a suite: articles, gold files, suite.toml, README."""
+    from extractor.eval import importers
+
+    console = Console(stderr=True)
+    try:
+        converted = importers.run_import(format, src, out)
+    except errors.ExtractorError as exc:
+        raise _fail_usage(console, exc) from None
+    docs = converted.documents
+    n = {k: sum(len(getattr(d, k)) for d in docs) for k in KINDS}
+    counts = ", ".join(f"{v} {k}" for k, v in n.items() if v) or "no records"
+    console.print(f"imported {len(docs)} documents ({counts}) into {out}")
+    for reason, count in sorted(converted.dropped.items()):
+        console.print(f"  left out or approximated: {reason}: {count}")

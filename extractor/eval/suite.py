@@ -111,6 +111,7 @@ def suite_toml(suite: Suite, comment: str = "") -> str:
     """The TOML text of a suite written by an importer (flat keys and one [options] table)."""
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
     data = suite.model_dump(mode="json", exclude_defaults=True, exclude={"directory"})
+    data["matching"] = suite.matching.value  # said even when it is the default
     options = data.pop("options", {})
     task_fail = data.pop("task_fail_under", {})
     for key, value in data.items():

@@ -6,9 +6,9 @@ They sit next to our scores so that a number can be compared with a published on
   their cue words overlap in the article, one to one. A cue is located word by word, each word
   as a whole word in the record's evidence, in order.
 - `quantity_overlap` (MeasEval Quantity, SmartData NUMBER): a predicted figure matches a gold
-  figure when the predicted number (`text` located in its evidence) overlaps the gold number
-  (the gold `text` located in its evidence), one to one; `values_right` is the share of matches
-  whose values agree (`scoring.values_equal`).
+  figure when the predicted number (its `text` located in its evidence) overlaps the gold
+  figure's evidence span (the benchmark's annotated quantity, e.g. "3.19 ± 0.10 GPa"), one to
+  one; `values_right` is the share of matches whose values agree (`scoring.values_equal`).
 - `event_type` (PLOVER GSR): per article, an event of a gold event's type is a hit (each
   predicted and gold event counts once); other events are false positives, unfound types misses.
   Spans are ignored, as in the GSR scoring, where each record is one sentence.
@@ -122,7 +122,8 @@ def quantity_overlap(
     for pred, gold_article in _articles(predictions, gold):
         pred_figures = pred.figures if pred else []
         pairs = _one_to_one(
-            [number_range(f) for f in pred_figures], [number_range(f) for f in gold_article.figures]
+            [number_range(f) for f in pred_figures],
+            [[f.span] if f.span else [] for f in gold_article.figures],
         )
         right += sum(
             values_equal(pred_figures[p].value, gold_article.figures[g].value) for g, p in pairs
