@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, ROOT
+from fake_openai import Step
 
 from extractor import records
 from extractor.eval.gold import load_gold
 from extractor.eval.importers import IMPORTERS, run_import
 from extractor.eval.importers.measeval import parse_value as parse_en
 from extractor.eval.importers.smartdata import parse_value as parse_de
+from extractor.eval.report import Report
 from extractor.eval.suite import load_suite
 
 EXCERPTS = DATA / "eval_import"
@@ -197,3 +199,67 @@ def test_a_data_suite_runs_only_with_data(tmp_path: Path, cli) -> None:
     assert list(data["by_type"]) == ["figures"] and data["meta"]["suite"] == "measeval"
     assert data["task"][0]["name"] == "quantity_overlap"
     assert (tmp_path / "work" / "measeval" / "gold" / "S0000-0001.json").is_file()
+
+
+def _measeval_run(cli, work: Path, report: Path, *extra: str):
+    return cli(
+        "eval",
+        "run",
+        "--suite",
+        "measeval",
+        "--data",
+        EXCERPTS / "measeval",
+        "--work",
+        work,
+        "--report",
+        report,
+        *extra,
+    )
+
+
+def test_a_model_run_records_replays_and_reports_against_the_baseline(
+    tmp_path: Path, cli, fake
+) -> None:
+    """`eval run --suite measeval --model openai:…` against any OpenAI-compatible server."""
+    answer = json.dumps(json.loads((EXCERPTS / "answer_measeval.json").read_text("utf-8")))
+    report = tmp_path / "model.json"
+    with fake(default=Step(content=answer)) as server:
+        result = _measeval_run(
+            cli,
+            tmp_path / "work",
+            report,
+            "--model",
+            "openai:any-model",
+            "--base-url",
+            server.base_url,
+            "--record",
+            "--markdown",
+            tmp_path / "model.md",
+        )
+        asked = len(server.requests)
+        base_url = server.base_url
+    assert result.exit_code == 0, result.output
+    assert asked == 2  # one request per paragraph
+    assert len(list((tmp_path / "work" / "measeval" / "replay").glob("*.json"))) == 2
+    data = Report.model_validate_json(report.read_text(encoding="utf-8"))
+    assert data.meta.model == "openai:any-model"
+    assert data.by_type["figures"].tp == 3  # the scripted figures hit three of four quantities
+    versus = data.vs_baseline
+    assert versus is not None and versus.baseline.model == "baseline"
+    assert versus.by_type["figures"].f1.b == data.by_type["figures"].f1
+    assert "Against the offline baseline" in (tmp_path / "model.md").read_text(encoding="utf-8")
+    # the recordings answer a second run offline (the server is gone), with the same scores
+    again = tmp_path / "again.json"
+    result = _measeval_run(
+        cli,
+        tmp_path / "work",
+        again,
+        "--model",
+        "openai:any-model",
+        "--base-url",
+        base_url,
+        "--replay",
+    )
+    assert result.exit_code == 0, result.output
+    replayed = Report.model_validate_json(again.read_text(encoding="utf-8"))
+    assert replayed.by_type == data.by_type and replayed.summary.cached_share == 1.0

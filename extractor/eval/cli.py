@@ -255,12 +255,17 @@ def run(
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="also write a Markdown summary")] = None,
     html: Annotated[Path | None, typer.Option(help="also write an HTML page")] = None,
-    baseline: Annotated[
+    compare_with: Annotated[
         Path | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="a report to compare this run with (e.g. baseline's)"
-        ),
+        typer.Option(exists=True, dir_okay=False, help="an earlier report to compare with"),
     ] = None,
+    vs_baseline: Annotated[
+        bool,
+        typer.Option(
+            help="for a model other than the baseline, also run the offline baseline on the "
+            "same articles and report the difference"
+        ),
+    ] = True,
     fail_under: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="overrides the suite's fail_under")
     ] = None,
@@ -293,8 +298,8 @@ def run(
             **suite.options,
         )
         extractor = Extractor(options)
-        items = iter_articles(suite.article_paths)
-        previous = scoring.load_report(baseline) if baseline is not None else None
+        iter_articles(suite.article_paths)  # a missing article path is a usage error, now
+        previous = scoring.load_report(compare_with) if compare_with is not None else None
     except (errors.ExtractorError, TypeError) as exc:
         err = exc if isinstance(exc, errors.ExtractorError) else errors.UsageError(str(exc))
         raise _fail_usage(console, err) from None
@@ -304,29 +309,36 @@ def run(
             item.language = suite.language
         return item
 
-    async def go() -> list[records.ArticleResult]:
+    async def predict(ex: Extractor) -> list[records.ArticleResult]:
         try:
-            stream = (with_language(item) for item in items)
-            return [r async for r in run_in_order(extractor, stream, concurrency)]
+            stream = (with_language(item) for item in iter_articles(suite.article_paths))
+            return [r async for r in run_in_order(ex, stream, concurrency)]
         finally:
-            await extractor.aclose()
+            await ex.aclose()
 
-    results = asyncio.run(go())
+    def scored(results: list[records.ArticleResult], label: str) -> Report:
+        out = evaluate(
+            results,
+            gold,
+            matching=matching or suite.matching,
+            threshold=suite.threshold,
+            types=suite.types,
+            task=suite.task,
+        )
+        out.meta.suite, out.meta.model = suite.name, label
+        return out
+
+    results = asyncio.run(predict(extractor))
     if predictions is not None:
         predictions.parent.mkdir(parents=True, exist_ok=True)
         predictions.write_text(
             "".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8"
         )
-    result = evaluate(
-        results,
-        gold,
-        matching=matching or suite.matching,
-        threshold=suite.threshold,
-        types=suite.types,
-        task=suite.task,
-    )
-    result.meta.suite = suite.name
-    result.meta.model = extractor.model_label
+    result = scored(results, extractor.model_label)
+    if vs_baseline and extractor.spec.provider != "baseline":
+        base = Extractor(Options(model="baseline"))
+        base_report = scored(asyncio.run(predict(base)), base.model_label)
+        result.vs_baseline = reports.versus_baseline(base_report, result)
     texts, _ = article_texts(gold, suite.gold_dir)
     try:
         write_outputs(result, report, markdown, html, texts)

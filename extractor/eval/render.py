@@ -31,6 +31,7 @@ from extractor.eval.report import (
     TypeDelta,
     TypeMetrics,
     TypeScore,
+    VersusBaseline,
 )
 
 METRICS = ("precision", "recall", "f1", "macro_f1")
@@ -163,6 +164,8 @@ def terminal_table(report: Report) -> Table:
     for kind, t in report.by_type.items():
         fields.add_row(kind, _fields_line(t))
     parts = [types, summary, fields]
+    if report.vs_baseline is not None:
+        parts.append(baseline_table(report.vs_baseline))
     if report.task:
         task = Table(title="Benchmark task metrics (the benchmark's own headline numbers)")
         task.add_column("metric")
@@ -180,6 +183,41 @@ def terminal_table(report: Report) -> Table:
 # --- markdown --------------------------------------------------------------------------------
 
 
+def versus_baseline(baseline: Report, run: Report) -> VersusBaseline:
+    """The run (B) against the baseline (A): per-type and task deltas, type-level regressions."""
+    diff = compare(baseline, run)
+    kinds = tuple(diff.by_type)
+    return VersusBaseline(
+        baseline=baseline.meta,
+        by_type=diff.by_type,
+        task=diff.task,
+        regressions=[r for r in diff.regressions if r.split(" ", 1)[0] in (*kinds, "task")],
+    )
+
+
+def _baseline_rows(v: VersusBaseline) -> list[tuple[str, str, Delta]]:
+    rows: list[tuple[str, str, Delta]] = []
+    for kind, t in v.by_type.items():
+        rows.append((kind, "f1", t.f1))
+        if t.strict_f1 is not None:
+            rows.append((kind, "strict f1", t.strict_f1))
+    rows += [("task", name, d) for name, d in v.task.items()]
+    return rows
+
+
+def baseline_table(v: VersusBaseline) -> Table:
+    table = Table(title="Against the offline baseline on the same suite (Δ = model − baseline)")
+    for column in ("type", "metric", "baseline", "model", "Δ"):
+        table.add_column(column, justify="left" if column in ("type", "metric") else "right")
+    for kind, name, d in _baseline_rows(v):
+        bad = _is_bad(name, d.delta)
+        style = "bold red" if bad else ("green" if d.delta else "")
+        table.add_row(
+            kind, name, _num(d.a), _num(d.b), Text(_delta(d.delta) + (" ▼" if bad else ""), style)
+        )
+    return table
+
+
 def markdown_summary(report: Report) -> str:
     """A compact summary for a pull-request comment."""
     lines = [
@@ -195,6 +233,18 @@ def markdown_summary(report: Report) -> str:
     if report.task:
         lines += ["", "**Benchmark task metrics**", "", "| metric | value |", "|---|---|"]
         lines += [f"| {label} | {value} |" for label, value in _task_lines(report)]
+    if report.vs_baseline is not None:
+        lines += [
+            "",
+            "**Against the offline baseline** (same suite; Δ = model − baseline)",
+            "",
+            "| type | metric | baseline | model | Δ |",
+            "|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {kind} | {name} | {_num(d.a)} | {_num(d.b)} | {_md_delta(name, d.delta)} |"
+            for kind, name, d in _baseline_rows(report.vs_baseline)
+        ]
     lines += ["", "| run | |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in _summary_lines(report)]
     if report.meta.unscored_predictions:

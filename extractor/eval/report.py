@@ -185,6 +185,9 @@ class Report(_Model):
     meta: Meta
     modes: dict[MatchMode, dict[Kind, Counts]] = Field(default_factory=dict)
     task: list[TaskMetric] = Field(default_factory=list)
+    vs_baseline: VersusBaseline | None = Field(
+        default=None, description="this run (B) against the offline baseline (A) on the same suite"
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
@@ -258,3 +261,15 @@ class Comparison(_Model):
     regressions: list[str] = Field(default_factory=list)
     meta_a: Meta | None = None
     meta_b: Meta | None = None
+
+
+class VersusBaseline(_Model):
+    """How a model's run compares with the offline baseline's run on the same articles."""
+
+    baseline: Meta
+    by_type: dict[Kind, TypeDelta]
+    task: dict[str, Delta] = Field(default_factory=dict)
+    regressions: list[str] = Field(default_factory=list)
+
+
+Report.model_rebuild()
