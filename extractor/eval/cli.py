@@ -10,12 +10,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from extractor import errors, records
+from extractor import errors
 from extractor.eval import render as reports
+from extractor.eval import run as run_suite_module
 from extractor.eval import scoring, tasks
 from extractor.eval.gold import article_texts
 from extractor.eval.report import KINDS, Kind, MatchMode, Report
-from extractor.eval.suite import Suite, find_suite, load_suite
 
 app = typer.Typer(
     help="Score predictions against hand-labelled gold, run suites, compare eval reports.",
@@ -98,21 +98,6 @@ def _types(values: list[str] | None) -> list[Kind]:
     return [k for k in KINDS if k in values]
 
 
-def evaluate(
-    predictions: list[records.ArticleResult],
-    gold: dict[str, records.GoldArticle],
-    *,
-    matching: MatchMode,
-    threshold: float,
-    types: list[Kind],
-    task: list[str],
-) -> Report:
-    """The report with the benchmark task metrics next to ours."""
-    result = scoring.score(predictions, gold, threshold=threshold, mode=matching, types=types)
-    result.task = [tasks.compute(name, predictions, gold) for name in task]
-    return result
-
-
 @app.command()
 def score(
     predictions: Annotated[
@@ -155,7 +140,7 @@ def score(
     try:
         preds = scoring.load_predictions(predictions)
         gold_articles = scoring.load_gold(gold, articles)
-        result = evaluate(
+        result = run_suite_module.evaluate(
             preds,
             gold_articles,
             matching=matching,
@@ -204,22 +189,6 @@ def compare(
 
 
 DEFAULT_SUITE = Path("evals/suites/seeds")
-DEFAULT_WORK = Path.home() / ".cache" / "extractor" / "suites"
-
-
-def _imported_suite(suite: Suite, data: Path | None, work: Path | None) -> Suite:
-    """Convert a suite's data (kept out of the repository) into a work folder and load it."""
-    from extractor.eval import importers
-
-    if data is None:
-        raise errors.UsageError(
-            f"suite {suite.name} is built from data that is not in the repository "
-            f"({suite.license or 'see its README'}): pass --data PATH to your copy "
-            f"(format: {suite.importer}; see {suite.directory / 'README.md'})"
-        )
-    out = (work or DEFAULT_WORK) / suite.name
-    importers.run_import(suite.importer or "", data, out, template=suite)
-    return load_suite(out)
 
 
 @app.command()
@@ -245,7 +214,9 @@ def run(
     ] = None,
     work: Annotated[
         Path | None,
-        typer.Option(help=f"where such suites are converted to (default: {DEFAULT_WORK})"),
+        typer.Option(
+            help=f"where such suites are converted to (default: {run_suite_module.DEFAULT_WORK})"
+        ),
     ] = None,
     report: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path(
         "eval-report.json"
@@ -275,20 +246,13 @@ def run(
     concurrency: Annotated[int, typer.Option(min=1, help="articles in flight at once")] = 1,
 ) -> None:
     """Run a model over a suite's articles and score the result."""
-    import asyncio
-
-    from extractor.articles import Article, LoadFailure, iter_articles
-    from extractor.engine import Extractor, Options
-    from extractor.runner import run_in_order
+    from extractor.engine import Options
 
     console = Console(stderr=True)
     try:
-        suite = load_suite(find_suite(suite_dir))
-        if suite.importer is not None:
-            suite = _imported_suite(suite, data, work)
+        suite = run_suite_module.prepare(suite_dir, data, work)
         if replay and record:
             raise errors.UsageError("--replay and --record exclude each other")
-        gold = scoring.load_gold(suite.gold_dir)
         options = Options(
             model=model or suite.model,
             base_url=base_url,
@@ -297,48 +261,19 @@ def run(
             use_cache=not (replay or record),
             **suite.options,
         )
-        extractor = Extractor(options)
-        iter_articles(suite.article_paths)  # a missing article path is a usage error, now
         previous = scoring.load_report(compare_with) if compare_with is not None else None
+        done = run_suite_module.run_suite(
+            suite, options, matching=matching, concurrency=concurrency, vs_baseline=vs_baseline
+        )
     except (errors.ExtractorError, TypeError) as exc:
         err = exc if isinstance(exc, errors.ExtractorError) else errors.UsageError(str(exc))
         raise _fail_usage(console, err) from None
-
-    def with_language(item: Article | LoadFailure) -> Article | LoadFailure:
-        if isinstance(item, Article) and suite.language and not item.language:
-            item.language = suite.language
-        return item
-
-    async def predict(ex: Extractor) -> list[records.ArticleResult]:
-        try:
-            stream = (with_language(item) for item in iter_articles(suite.article_paths))
-            return [r async for r in run_in_order(ex, stream, concurrency)]
-        finally:
-            await ex.aclose()
-
-    def scored(results: list[records.ArticleResult], label: str) -> Report:
-        out = evaluate(
-            results,
-            gold,
-            matching=matching or suite.matching,
-            threshold=suite.threshold,
-            types=suite.types,
-            task=suite.task,
-        )
-        out.meta.suite, out.meta.model = suite.name, label
-        return out
-
-    results = asyncio.run(predict(extractor))
+    gold, results, result = done.gold, done.results, done.report
     if predictions is not None:
         predictions.parent.mkdir(parents=True, exist_ok=True)
         predictions.write_text(
             "".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8"
         )
-    result = scored(results, extractor.model_label)
-    if vs_baseline and extractor.spec.provider != "baseline":
-        base = Extractor(Options(model="baseline"))
-        base_report = scored(asyncio.run(predict(base)), base.model_label)
-        result.vs_baseline = reports.versus_baseline(base_report, result)
     texts, _ = article_texts(gold, suite.gold_dir)
     try:
         write_outputs(result, report, markdown, html, texts)
