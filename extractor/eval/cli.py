@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -31,17 +31,18 @@ def write_outputs(
     articles: dict[str, str],
 ) -> None:
     """Write whichever of the JSON report, Markdown summary and HTML page were asked for."""
-    outputs: list[tuple[Path | None, Callable[[], str]]] = [
-        (report_path, report.to_json),
-        (markdown_path, lambda: reports.markdown_summary(report)),
-        (html_path, lambda: reports.html_report(report, articles)),
+    outputs: list[tuple[Path | None, Callable[[TextIO], object]]] = [
+        (report_path, report.write_json),
+        (markdown_path, lambda f: f.write(reports.markdown_summary(report))),
+        (html_path, lambda f: f.write(reports.html_report(report, articles))),
     ]
-    for path, render in outputs:
+    for path, write in outputs:
         if path is None:
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(), encoding="utf-8")
+            with path.open("w", encoding="utf-8") as f:
+                write(f)
         except OSError as exc:
             raise errors.UsageError(f"cannot write {path}: {exc}; pick a writable path") from exc
 
@@ -138,8 +139,8 @@ def score(
     """Score an existing predictions file against gold; write the report."""
     console = Console()
     try:
-        preds = scoring.load_predictions(predictions)
         gold_articles = scoring.load_gold(gold, articles)
+        preds = scoring.iter_predictions(predictions)
         result = run_suite_module.evaluate(
             preds,
             gold_articles,

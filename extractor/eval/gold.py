@@ -7,6 +7,8 @@ text at its span, would silently turn correct predictions into errors; `load_gol
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -24,6 +26,12 @@ def find_repo_root(gold_dir: Path) -> Path:
         if parent.name == "evals":
             return parent.parent
     return resolved.parent
+
+
+@functools.cache
+def _roots(gold_dir: Path) -> tuple[Path, Path]:
+    """(repository root, suite folder) of a gold folder, looked up once per folder."""
+    return find_repo_root(gold_dir), gold_dir.resolve().parent
 
 
 def source_candidates(
@@ -47,8 +55,7 @@ def source_candidates(
             articles_dir / source.name,
             articles_dir / f"{article.article_id}.txt",
         ]
-    root = find_repo_root(gold_dir)
-    suite_dir = gold_dir.resolve().parent
+    root, suite_dir = _roots(gold_dir)
     candidates = [root / source]
     if suite_dir != root:
         candidates.append(suite_dir / source)
@@ -101,21 +108,40 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…")
 
 
-def load_gold(
-    directory: str | Path, articles_dir: Path | None = None
-) -> dict[str, records.GoldArticle]:
+class GoldSet(Mapping[str, records.GoldArticle]):
+    """Checked gold files by article id, each parsed again when asked for: the gold of
+    thousands of articles never sits in memory at once (parsing is cheap next to scoring)."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self._paths = paths
+
+    def __getitem__(self, article_id: str) -> records.GoldArticle:
+        return _parse(self._paths[article_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def _parse(path: Path) -> records.GoldArticle:
+    try:
+        return records.GoldArticle.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise errors.GoldError(
+            f"gold file {path} does not validate: {exc}; fix it against schemas/"
+        ) from exc
+
+
+def load_gold(directory: str | Path, articles_dir: Path | None = None) -> GoldSet:
     """Every `<article_id>.json` of a folder, schema-valid and checked against its article."""
     directory = Path(directory)
     if not directory.is_dir():
         raise errors.GoldError(f"gold directory {directory} does not exist or is not a folder")
-    gold: dict[str, records.GoldArticle] = {}
+    gold: dict[str, Path] = {}
     for path in sorted(directory.glob("*.json")):
-        try:
-            article = records.GoldArticle.model_validate_json(path.read_text(encoding="utf-8"))
-        except (ValidationError, UnicodeDecodeError) as exc:
-            raise errors.GoldError(
-                f"gold file {path} does not validate: {exc}; fix it against schemas/"
-            ) from exc
+        article = _parse(path)
         if article.article_id != path.stem:
             raise errors.GoldError(
                 f"gold file {path} holds article_id {article.article_id!r}; "
@@ -136,14 +162,14 @@ def load_gold(
                 f"gold file {path}: {found[0]}{more}; fix the span or the evidence "
                 f"(python evals/tools/spans.py {path} fills spans from evidence)"
             )
-        gold[article.article_id] = article
+        gold[article.article_id] = path
     if not gold:
         raise errors.GoldError(f"no gold files (*.json) in {directory}")
-    return gold
+    return GoldSet(gold)
 
 
 def article_texts(
-    gold: dict[str, records.GoldArticle], gold_dir: Path, articles_dir: Path | None = None
+    gold: Mapping[str, records.GoldArticle], gold_dir: Path, articles_dir: Path | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """(article_id -> text, warnings) for the HTML page; a missing text is a warning only."""
     texts: dict[str, str] = {}

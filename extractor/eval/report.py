@@ -7,8 +7,10 @@ every field added since then has a default (`modes`, `task`, `meta.matching`, `m
 
 from __future__ import annotations
 
+import io
+import json
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -175,6 +177,11 @@ class Meta(_Model):
     model: str | None = None
 
 
+def _indented(data: object, level: int) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + " " * level)
+
+
 class Report(_Model):
     """The whole report. `by_type` and `articles` follow `meta.matching`; `modes` holds the
     per-type counts of both matching modes side by side."""
@@ -190,7 +197,30 @@ class Report(_Model):
     )
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2) + "\n"
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """The report as indented JSON, written article by article: a report of thousands of
+        articles never exists as one string or one dict in memory."""
+        names = [n for n in type(self).model_fields if n != "articles"]
+        names.insert(names.index("meta"), "articles")
+        out.write("{")
+        for i, name in enumerate(names):
+            out.write("," if i else "")
+            out.write(f"\n  {json.dumps(name)}: ")
+            if name != "articles":
+                data = self.model_dump(mode="json", include={name})[name]
+                out.write(_indented(data, 2))
+                continue
+            out.write("{")
+            for j, (article_id, article) in enumerate(self.articles.items()):
+                out.write("," if j else "")
+                out.write(f"\n    {json.dumps(article_id, ensure_ascii=False)}: ")
+                out.write(article.model_dump_json(indent=2).replace("\n", "\n    "))
+            out.write("\n  }" if self.articles else "}")
+        out.write("\n}\n")
 
 
 # --- comparing two runs ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ number in `evals/README.md` comes from the same code as the command that reprodu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +23,25 @@ DEFAULT_WORK = Path.home() / ".cache" / "extractor" / "suites"
 
 
 def evaluate(
-    predictions: list[records.ArticleResult],
-    gold: dict[str, records.GoldArticle],
+    predictions: Iterable[records.ArticleResult],
+    gold: Mapping[str, records.GoldArticle],
     *,
     matching: MatchMode,
     threshold: float,
     types: list[Kind],
     task: list[str],
 ) -> Report:
-    """The report with the benchmark task metrics next to ours."""
-    result = scoring.score(predictions, gold, threshold=threshold, mode=matching, types=types)
-    result.task = [tasks.compute(name, predictions, gold) for name in task]
+    """The report with the benchmark task metrics next to ours; predictions may stream."""
+    counters = [tasks.TaskCounter(name) for name in task]
+    result = scoring.score(
+        predictions,
+        gold,
+        threshold=threshold,
+        mode=matching,
+        types=types,
+        observers=[c.add for c in counters],
+    )
+    result.task = [c.metric() for c in counters]
     return result
 
 
@@ -71,7 +80,7 @@ async def predict(
 
 @dataclass
 class SuiteRun:
-    gold: dict[str, records.GoldArticle]
+    gold: Mapping[str, records.GoldArticle]
     results: list[records.ArticleResult]
     report: Report
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -80,77 +80,77 @@ def _one_to_one(preds: list[list[Range]], golds: list[list[Range]]) -> list[tupl
     return [(int(g), int(p)) for g, p in zip(rows, cols, strict=True) if sizes[g, p] > 0]
 
 
-def _articles(
-    predictions: list[records.ArticleResult], gold: dict[str, records.GoldArticle]
-) -> Iterator[tuple[records.ArticleResult | None, records.GoldArticle]]:
-    by_id = {p.article_id: p for p in predictions}
-    for article_id in sorted(gold):
-        yield by_id.get(article_id), gold[article_id]
+# --- per article: (tp, fp, fn, values right) -------------------------------------------------
+
+Tally = tuple[int, int, int, int]
 
 
-def _metric(name: str, tp: int, fp: int, fn: int, values_right: float | None = None) -> TaskMetric:
-    precision, recall, f1 = prf(tp, fp, fn)
-    return TaskMetric(
-        name=name,
-        description=DESCRIPTIONS[name],
-        precision=precision,
-        recall=recall,
-        f1=f1,
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        values_right=values_right,
+def _cue_overlap(pred: records.ArticleResult | None, gold: records.GoldArticle) -> Tally:
+    preds = [cue_ranges(c) for c in (pred.claims if pred else [])]
+    golds = [cue_ranges(c) for c in gold.claims]
+    n = len(_one_to_one(preds, golds))
+    return n, len(preds) - n, len(golds) - n, 0
+
+
+def _quantity_overlap(pred: records.ArticleResult | None, gold: records.GoldArticle) -> Tally:
+    figures = pred.figures if pred else []
+    pairs = _one_to_one(
+        [number_range(f) for f in figures], [[f.span] if f.span else [] for f in gold.figures]
     )
+    right = sum(values_equal(figures[p].value, gold.figures[g].value) for g, p in pairs)
+    n = len(pairs)
+    return n, len(figures) - n, len(gold.figures) - n, right
 
 
-def cue_overlap(
-    predictions: list[records.ArticleResult], gold: dict[str, records.GoldArticle]
-) -> TaskMetric:
-    tp = fp = fn = 0
-    for pred, gold_article in _articles(predictions, gold):
-        preds = [cue_ranges(c) for c in (pred.claims if pred else [])]
-        golds = [cue_ranges(c) for c in gold_article.claims]
-        n = len(_one_to_one(preds, golds))
-        tp, fp, fn = tp + n, fp + len(preds) - n, fn + len(golds) - n
-    return _metric("cue_overlap", tp, fp, fn)
+def _event_type(pred: records.ArticleResult | None, gold: records.GoldArticle) -> Tally:
+    got = Counter(e.event_type for e in (pred.events if pred else []))
+    want = Counter(e.event_type for e in gold.events)
+    n = sum((got & want).values())
+    return n, got.total() - n, want.total() - n, 0
 
 
-def quantity_overlap(
-    predictions: list[records.ArticleResult], gold: dict[str, records.GoldArticle]
-) -> TaskMetric:
-    tp = fp = fn = right = 0
-    for pred, gold_article in _articles(predictions, gold):
-        pred_figures = pred.figures if pred else []
-        pairs = _one_to_one(
-            [number_range(f) for f in pred_figures],
-            [[f.span] if f.span else [] for f in gold_article.figures],
-        )
-        right += sum(
-            values_equal(pred_figures[p].value, gold_article.figures[g].value) for g, p in pairs
-        )
-        n = len(pairs)
-        tp, fp, fn = tp + n, fp + len(pred_figures) - n, fn + len(gold_article.figures) - n
-    return _metric("quantity_overlap", tp, fp, fn, right / tp if tp else None)
-
-
-def event_type(
-    predictions: list[records.ArticleResult], gold: dict[str, records.GoldArticle]
-) -> TaskMetric:
-    tp = fp = fn = 0
-    for pred, gold_article in _articles(predictions, gold):
-        got = Counter(e.event_type for e in (pred.events if pred else []))
-        want = Counter(e.event_type for e in gold_article.events)
-        n = sum((got & want).values())
-        tp, fp, fn = tp + n, fp + got.total() - n, fn + want.total() - n
-    return _metric("event_type", tp, fp, fn)
-
-
-Task = Callable[[list[records.ArticleResult], dict[str, records.GoldArticle]], TaskMetric]
-TASKS: dict[str, Task] = {
-    "cue_overlap": cue_overlap,
-    "quantity_overlap": quantity_overlap,
-    "event_type": event_type,
+PerArticle = Callable[[records.ArticleResult | None, records.GoldArticle], Tally]
+TASKS: dict[str, PerArticle] = {
+    "cue_overlap": _cue_overlap,
+    "quantity_overlap": _quantity_overlap,
+    "event_type": _event_type,
 }
+#: task metrics that report the share of matched figures with the right value
+_WITH_VALUES = {"quantity_overlap"}
+
+
+class TaskCounter:
+    """Sums one task metric over the gold articles; `add` is a `scoring.ArticleObserver`."""
+
+    def __init__(self, name: str) -> None:
+        if name not in TASKS:
+            raise errors.UsageError(f"unknown task metric {name!r}; pick from {', '.join(TASKS)}")
+        self.name = name
+        self.tp = self.fp = self.fn = self.right = 0
+
+    def add(self, pred: records.ArticleResult | None, gold: records.GoldArticle) -> None:
+        tp, fp, fn, right = TASKS[self.name](pred, gold)
+        self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
+        self.right += right
+
+    def metric(self) -> TaskMetric:
+        precision, recall, f1 = prf(self.tp, self.fp, self.fn)
+        values_right = None
+        if self.name in _WITH_VALUES and self.tp:
+            values_right = self.right / self.tp
+        return TaskMetric(
+            name=self.name,
+            description=DESCRIPTIONS[self.name],
+            precision=precision,
+            recall=recall,
+            f1=f1,
+            tp=self.tp,
+            fp=self.fp,
+            fn=self.fn,
+            values_right=values_right,
+        )
+
+
 DESCRIPTIONS = {
     "cue_overlap": "claims whose cue words overlap a gold cue (SpkAtt cue overlap)",
     "quantity_overlap": "figures whose number overlaps a gold quantity span (MeasEval-style)",
@@ -159,9 +159,11 @@ DESCRIPTIONS = {
 
 
 def compute(
-    name: str, predictions: list[records.ArticleResult], gold: dict[str, records.GoldArticle]
+    name: str, predictions: list[records.ArticleResult], gold: Mapping[str, records.GoldArticle]
 ) -> TaskMetric:
-    task = TASKS.get(name)
-    if task is None:
-        raise errors.UsageError(f"unknown task metric {name!r}; pick from {', '.join(TASKS)}")
-    return task(predictions, gold)
+    """One task metric over a whole run (gold articles only; a missing prediction misses all)."""
+    counter = TaskCounter(name)
+    by_id = {p.article_id: p for p in predictions}
+    for article_id in sorted(gold):
+        counter.add(by_id.get(article_id), gold[article_id])
+    return counter.metric()
