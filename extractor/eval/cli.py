@@ -12,10 +12,10 @@ from rich.console import Console
 
 from extractor import errors
 from extractor.eval import render as reports
-from extractor.eval import run as run_suite_module
 from extractor.eval import scoring, tasks
 from extractor.eval.gold import article_texts
 from extractor.eval.report import KINDS, Kind, MatchMode, Report
+from extractor.eval.suite import DEFAULT_WORK
 
 app = typer.Typer(
     help="Score predictions against hand-labelled gold, run suites, compare eval reports.",
@@ -141,7 +141,7 @@ def score(
     try:
         gold_articles = scoring.load_gold(gold, articles)
         preds = scoring.iter_predictions(predictions)
-        result = run_suite_module.evaluate(
+        result = tasks.evaluate(
             preds,
             gold_articles,
             matching=matching,
@@ -215,9 +215,7 @@ def run(
     ] = None,
     work: Annotated[
         Path | None,
-        typer.Option(
-            help=f"where such suites are converted to (default: {run_suite_module.DEFAULT_WORK})"
-        ),
+        typer.Option(help=f"where such suites are converted to (default: {DEFAULT_WORK})"),
     ] = None,
     report: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path(
         "eval-report.json"
@@ -248,6 +246,7 @@ def run(
 ) -> None:
     """Run a model over a suite's articles and score the result."""
     from extractor.engine import Options
+    from extractor.eval import run as run_suite_module
 
     console = Console(stderr=True)
     try:

@@ -7,42 +7,18 @@ number in `evals/README.md` comes from the same code as the command that reprodu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from extractor import errors, records
 from extractor.articles import Article, LoadFailure, iter_articles
 from extractor.engine import Extractor, Options
-from extractor.eval import importers, render, scoring, tasks
-from extractor.eval.report import Kind, MatchMode, Report
-from extractor.eval.suite import Suite, find_suite, load_suite
+from extractor.eval import importers, render, scoring
+from extractor.eval.report import MatchMode, Report
+from extractor.eval.suite import DEFAULT_WORK, Suite, find_suite, load_suite
+from extractor.eval.tasks import evaluate
 from extractor.runner import run_in_order
-
-DEFAULT_WORK = Path.home() / ".cache" / "extractor" / "suites"
-
-
-def evaluate(
-    predictions: Iterable[records.ArticleResult],
-    gold: Mapping[str, records.GoldArticle],
-    *,
-    matching: MatchMode,
-    threshold: float,
-    types: list[Kind],
-    task: list[str],
-) -> Report:
-    """The report with the benchmark task metrics next to ours; predictions may stream."""
-    counters = [tasks.TaskCounter(name) for name in task]
-    result = scoring.score(
-        predictions,
-        gold,
-        threshold=threshold,
-        mode=matching,
-        types=types,
-        observers=[c.add for c in counters],
-    )
-    result.task = [c.metric() for c in counters]
-    return result
 
 
 def prepare(suite_dir: Path, data: Path | None = None, work: Path | None = None) -> Suite:

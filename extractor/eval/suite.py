@@ -19,6 +19,8 @@ from extractor.eval.report import KINDS, Kind, MatchMode
 SUITE_FILE = "suite.toml"
 #: where `--suite NAME` is looked up when NAME is not a folder
 SUITES_DIR = Path("evals") / "suites"
+#: where suites whose data stays out of the repository are converted to
+DEFAULT_WORK = Path.home() / ".cache" / "extractor" / "suites"
 
 
 class Suite(BaseModel):

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from extractor import errors, records
-from extractor.eval.report import TaskMetric
+from extractor.eval import scoring
+from extractor.eval.report import Kind, MatchMode, Report, TaskMetric
 from extractor.eval.scoring import prf, values_equal
 
 Range = tuple[int, int]
@@ -167,3 +168,26 @@ def compute(
     for article_id in sorted(gold):
         counter.add(by_id.get(article_id), gold[article_id])
     return counter.metric()
+
+
+def evaluate(
+    predictions: Iterable[records.ArticleResult],
+    gold: Mapping[str, records.GoldArticle],
+    *,
+    matching: MatchMode,
+    threshold: float,
+    types: list[Kind],
+    task: list[str],
+) -> Report:
+    """The report with the benchmark task metrics next to ours; predictions may stream."""
+    counters = [TaskCounter(name) for name in task]
+    result = scoring.score(
+        predictions,
+        gold,
+        threshold=threshold,
+        mode=matching,
+        types=types,
+        observers=[c.add for c in counters],
+    )
+    result.task = [c.metric() for c in counters]
+    return result
