@@ -227,15 +227,10 @@ def _equal(values_p: list[Any], values_g: list[Any]) -> np.ndarray:
 
 
 def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`values_equal` for every (gold, pred) pair at once."""
-    pv = np.array([np.nan if r.rec.value is None else r.rec.value for r in preds], dtype=float)
-    gv = np.array([np.nan if r.rec.value is None else r.rec.value for r in golds], dtype=float)
-    a, b = pv[None, :], gv[:, None]
-    with np.errstate(invalid="ignore"):
-        close = np.abs(a - b) <= np.maximum(
-            VALUE_REL_TOL * np.maximum(np.abs(a), np.abs(b)), VALUE_ABS_TOL
-        )
-    return close | (np.isnan(a) & np.isnan(b))
+    """`values_equal` for every (gold, pred) pair (the one tolerance, not a copy of it)."""
+    return np.array(
+        [[values_equal(p.rec.value, g.rec.value) for p in preds] for g in golds], dtype=bool
+    ).reshape(len(golds), len(preds))
 
 
 def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
@@ -249,10 +244,6 @@ def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
     """Character IoU of the spans, or token Jaccard of the evidence when a span is missing."""
     return float(_overlaps([Prepared(pred)], [Prepared(gold)], text_len, iou=True)[0, 0])
-
-
-def _unit_key(unit: str | None) -> str:
-    return (unit or "").strip().casefold()
 
 
 def strict_units_equal(pred: str | None, gold: str | None) -> bool:
@@ -274,7 +265,9 @@ def _lenient(
     if kind == "claims":
         names = _names_matrix(preds, golds)
         return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
-    units = _equal([_unit_key(r.rec.unit) for r in preds], [_unit_key(r.rec.unit) for r in golds])
+    units = np.array(
+        [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
+    ).reshape(len(golds), len(preds))
     return (
         FIGURE_WEIGHTS["evidence"] * ev
         + FIGURE_WEIGHTS["value"] * _values_equal(preds, golds)
