@@ -164,10 +164,6 @@ class Prepared:
             value = self._cache[key] = frozenset(self.norm(name).split())
         return value
 
-    @classmethod
-    def of(cls, rec: Any) -> Prepared:
-        return cls(rec)
-
 
 def _prepare(recs: Iterable[Any]) -> list[Prepared]:
     return [Prepared(r) for r in recs]
