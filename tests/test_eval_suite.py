@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from conftest import ROOT
+
+from extractor.eval.gold import load_gold
+from extractor.eval.suite import load_suite
 
 SUITE = ROOT / "evals" / "suites" / "seeds"
 
@@ -75,3 +79,33 @@ def test_baseline_suite_meets_its_gate(tmp_path, cli):
     by_type = json.loads(report.read_text(encoding="utf-8"))["by_type"]
     assert by_type["figures"]["f1"] >= 0.9 and by_type["claims"]["f1"] >= 0.8
     assert by_type["events"]["f1"] >= 0.4
+
+
+PUBLIC_SUITES = ["gepade-spkatt", "plover-gsr", "smartdata"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PUBLIC_SUITES)
+def test_public_suite_meets_its_gates(tmp_path, cli, name):
+    """CI runs each committed public suite on the baseline against its suite.toml gates."""
+    report = tmp_path / "report.json"
+    result = eval_run(cli, ROOT / "evals" / "suites" / name, "--report", report)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    suite = load_suite(ROOT / "evals" / "suites" / name)
+    assert data["meta"]["matching"] == "strict" and list(data["by_type"]) == suite.types
+    assert suite.fail_under is not None and suite.task_fail_under
+    for kind in suite.types:
+        assert data["by_type"][kind]["f1"] >= suite.fail_under
+    for metric in data["task"]:
+        assert metric["f1"] >= suite.task_fail_under[metric["name"]]
+
+
+@pytest.mark.parametrize("name", PUBLIC_SUITES)
+def test_public_suite_gold_is_valid_and_attributed(name):
+    folder = ROOT / "evals" / "suites" / name
+    gold = load_gold(folder / "gold")
+    assert len(gold) == len(list((folder / "articles").glob("*.txt")))
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    license = load_suite(folder).license
+    assert license and license in readme and "Task metric" in readme

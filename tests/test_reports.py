@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -17,19 +16,21 @@ from typer.testing import CliRunner
 from extractor import records
 from extractor.eval import cli as eval_cli
 from extractor.eval import render as reports
-from extractor.eval import scoring
+from extractor.eval import scoring, tasks
+from extractor.eval.report import Report
 
 DATA = Path(__file__).parent / "data" / "scoring"
 REPO = DATA / "repo"
 GOLD_DIR = REPO / "evals" / "gold"
 
 
-def _report(name: str) -> dict[str, Any]:
+def _report(name: str) -> Report:
+    """Scored, written as JSON and read back, as `compare` reads a report from CI."""
     preds = scoring.load_predictions(REPO / name)
-    return json.loads(json.dumps(scoring.score(preds, scoring.load_gold(GOLD_DIR))))
+    return Report.model_validate_json(scoring.score(preds, scoring.load_gold(GOLD_DIR)).to_json())
 
 
-def _case_report(name: str) -> dict[str, Any]:
+def _case_report(name: str) -> Report:
     case = json.loads((DATA / "cases" / f"{name}.json").read_text(encoding="utf-8"))
     preds = [records.ArticleResult.model_validate(p) for p in case["predictions"]]
     gold = {g["article_id"]: records.GoldArticle.model_validate(g) for g in case["gold"]}
@@ -37,12 +38,12 @@ def _case_report(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def report_a() -> dict[str, Any]:
+def report_a() -> Report:
     return _report("predictions_a.jsonl")
 
 
 @pytest.fixture(scope="module")
-def report_b() -> dict[str, Any]:
+def report_b() -> Report:
     return _report("predictions_b.jsonl")
 
 
@@ -54,13 +55,13 @@ def texts() -> dict[str, str]:
 # --- html --------------------------------------------------------------------------------------
 
 
-def test_html_escapes_the_article_text(report_a: dict[str, Any], texts: dict[str, str]) -> None:
+def test_html_escapes_the_article_text(report_a: Report, texts: dict[str, str]) -> None:
     page = reports.html_report(report_a, texts)
     assert "Quelle: &lt;span&gt;AP &amp; dpa&lt;/span&gt;" in page
     assert "<span>AP & dpa</span>" not in page
 
 
-def test_html_marks_missed_and_spurious(report_a: dict[str, Any], texts: dict[str, str]) -> None:
+def test_html_marks_missed_and_spurious(report_a: Report, texts: dict[str, str]) -> None:
     page = reports.html_report(report_a, texts)
     body = page.split("</style>")[1]
     gold_side, pred_side = body.split("<h3>Predicted</h3>")
@@ -79,7 +80,7 @@ def test_html_marks_missed_and_spurious(report_a: dict[str, Any], texts: dict[st
 
 
 def test_html_is_self_contained_with_legend_and_table(
-    report_a: dict[str, Any], texts: dict[str, str]
+    report_a: Report, texts: dict[str, str]
 ) -> None:
     page = reports.html_report(report_a, texts)
     assert page.startswith("<!DOCTYPE html>")
@@ -89,7 +90,7 @@ def test_html_is_self_contained_with_legend_and_table(
     assert page.count('<div class="text">') == 2
 
 
-def test_html_without_article_text_still_lists_records(report_a: dict[str, Any]) -> None:
+def test_html_without_article_text_still_lists_records(report_a: Report) -> None:
     page = reports.html_report(report_a, {})
     assert "article text not available" in page
     assert "“Kiew forderte neue Sanktionen gegen Moskau”" in page
@@ -98,16 +99,17 @@ def test_html_without_article_text_still_lists_records(report_a: dict[str, Any])
 # --- markdown and terminal ----------------------------------------------------------------------
 
 
-def test_markdown_has_the_per_type_table(report_a: dict[str, Any]) -> None:
+def test_markdown_has_the_per_type_table(report_a: Report) -> None:
     md = reports.markdown_summary(report_a)
-    assert "| type | P | R | F1 | macro F1 | TP | FP | FN | grounded |" in md
-    assert "| events | 0.667 | 0.667 | 0.667 | 0.667 | 2 | 1 | 1 | 100.0% |" in md
-    assert "| figures | 1.000 | 0.667 | 0.800 | 0.800 | 2 | 0 | 1 | 100.0% |" in md
+    header = "| type | P | R | F1 | macro F1 | lenient F1 | strict F1 | TP | FP | FN | grounded |"
+    assert header in md
+    assert "| events | 0.667 | 0.667 | 0.667 | 0.667 | 0.667 | 0.667 | 2 | 1 | 1 | 100.0% |" in md
+    assert "| figures | 1.000 | 0.667 | 0.800 | 0.800 | 0.800 | 0.800 | 2 | 0 | 1 | 100.0% |" in md
     assert "| valid output | 100.0% |" in md
     assert "| tokens | 500 (400 prompt + 100 completion) |" in md
 
 
-def test_terminal_table_renders_types_and_summary(report_a: dict[str, Any]) -> None:
+def test_terminal_table_renders_types_and_summary(report_a: Report) -> None:
     console = Console(record=True, width=120)
     console.print(reports.terminal_table(report_a))
     out = console.export_text()
@@ -118,48 +120,40 @@ def test_terminal_table_renders_types_and_summary(report_a: dict[str, Any]) -> N
 # --- compare -------------------------------------------------------------------------------------
 
 
-def test_compare_shows_a_regression(report_a: dict[str, Any], report_b: dict[str, Any]) -> None:
+def test_compare_shows_a_regression(report_a: Report, report_b: Report) -> None:
     diff = reports.compare(report_b, report_a)  # B is the worse run here
-    assert diff["by_type"]["events"]["f1"]["delta"] == pytest.approx(-1 / 3)
-    assert diff["by_type"]["claims"]["f1"]["delta"] == 0
-    changes = diff["articles"]["kursk-1"]
-    assert [r["index"] for r in changes["events"]["lost"]] == [2]
-    assert [r["evidence"] for r in changes["events"]["spurious_added"]] == [
-        "Die Hilfe beläuft sich auf"
-    ]
-    assert [r["index"] for r in changes["figures"]["lost"]] == [1]
-    assert "events f1 −0.333" in diff["regressions"]
+    assert diff.by_type["events"].f1.delta == pytest.approx(-1 / 3)
+    assert diff.by_type["claims"].f1.delta == 0
+    changes = diff.articles["kursk-1"]
+    assert [r.index for r in changes["events"].lost] == [2]
+    assert [r.evidence for r in changes["events"].spurious_added] == ["Die Hilfe beläuft sich auf"]
+    assert [r.index for r in changes["figures"].lost] == [1]
+    assert "events f1 −0.333" in diff.regressions
     md = reports.compare_markdown(diff)
     assert "| events | f1 | 1.000 | 0.667 | **−0.333 ▼** |" in md
     assert "- ▼ kursk-1 events E2 lost (matched in A only)" in md
 
 
-def test_compare_the_other_way_is_an_improvement(
-    report_a: dict[str, Any], report_b: dict[str, Any]
-) -> None:
+def test_compare_the_other_way_is_an_improvement(report_a: Report, report_b: Report) -> None:
     diff = reports.compare(report_a, report_b)
-    assert diff["regressions"] == []
+    assert diff.regressions == []
     md = reports.compare_markdown(diff)
     assert "No regressions." in md and "▼" not in md
     assert "| events | f1 | 0.667 | 1.000 | +0.333 |" in md
-    assert [r["index"] for r in diff["articles"]["kursk-1"]["events"]["gained"]] == [2]
+    assert [r.index for r in diff.articles["kursk-1"]["events"].gained] == [2]
 
 
 def test_compare_reports_field_changes() -> None:
     diff = reports.compare(_case_report("perfect"), _case_report("wrong_value"))
-    claims = diff["articles"]["kursk-1"]["claims"]["fields_changed"]
-    assert [(r["index"], r["field"], r["a"], r["b"]) for r in claims] == [
-        (1, "claimant", True, False)
-    ]
-    assert diff["by_type"]["claims"]["fields"]["claimant"]["delta"] == pytest.approx(-0.5)
-    assert "claims field claimant −0.500" in diff["regressions"]
+    claims = diff.articles["kursk-1"]["claims"].fields_changed
+    assert [(r.index, r.field, r.a, r.b) for r in claims] == [(1, "claimant", True, False)]
+    assert diff.by_type["claims"].fields["claimant"].delta == pytest.approx(-0.5)
+    assert "claims field claimant −0.500" in diff.regressions
     md = reports.compare_markdown(diff)
     assert "| claims | field claimant | 1.000 | 0.500 | **−0.500 ▼** |" in md
 
 
-def test_compare_table_marks_regressions(
-    report_a: dict[str, Any], report_b: dict[str, Any]
-) -> None:
+def test_compare_table_marks_regressions(report_a: Report, report_b: Report) -> None:
     console = Console(record=True, width=160)
     console.print(reports.compare_table(reports.compare(report_b, report_a)))
     out = console.export_text()
@@ -242,9 +236,41 @@ def test_cli_compare(tmp_path: Path) -> None:
     assert "was it written by score?" in result.output
 
 
-def test_check_gate() -> None:
-    report = {
-        "by_type": {k: {"f1": f} for k, f in zip(scoring.KINDS, (0.5, 0.9, 1.0), strict=True)}
-    }
+def test_check_gate(report_a: Report) -> None:
+    report = report_a.model_copy(deep=True)
+    for kind, f1 in zip(scoring.KINDS, (0.5, 0.9, 1.0), strict=True):
+        report.by_type[kind].f1 = f1
     assert eval_cli.check_gate(report, None) == []
     assert eval_cli.check_gate(report, 0.9) == ["events F1 0.500 < 0.900"]
+    report.task = [tasks.compute("event_type", [], {})]
+    assert eval_cli.check_gate(report, None, {"event_type": 0.5}) == []
+    assert eval_cli.check_gate(report, None, {"cue_overlap": 0.5}) == [
+        "task metric cue_overlap was not computed"
+    ]
+
+
+def test_compare_reads_a_report_from_before_the_typed_report(
+    tmp_path: Path, report_b: Report
+) -> None:
+    """The committed seed report was written by scorer version 1 (no modes, no task)."""
+    old_path = Path(__file__).parents[1] / "evals" / "suites" / "seeds" / "expected_report.json"
+    old = scoring.load_report(old_path)
+    assert old.modes == {} and old.task == [] and old.meta.matching == "lenient"
+    assert old.by_type["events"].fn == 20
+    diff = reports.compare(old, old)
+    assert diff.regressions == [] and diff.by_type["events"].strict_f1 is None
+    result = runner.invoke(eval_cli.app, ["compare", str(old_path), str(old_path)])
+    assert result.exit_code == 0, result.output
+    assert "no regressions" in result.output
+
+
+def test_report_round_trips_through_json(report_a: Report) -> None:
+    again = Report.model_validate_json(report_a.to_json())
+    assert again == report_a
+    assert json.loads(report_a.to_json())["articles"]["kursk-1"]["events"]["missed"][0] == {
+        "gold_index": 2,
+        "label": "REQUEST",
+        "evidence": "Kiew forderte neue Sanktionen gegen Moskau",
+        "span": list(report_a.articles["kursk-1"].events.missed[0].span),
+        "grounding": "exact",
+    }

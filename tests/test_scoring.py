@@ -54,7 +54,7 @@ def _assert_subset(expected: Any, actual: Any, where: str) -> None:
 @pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
 def test_hand_computed_case(case_path: Path) -> None:
     preds, gold, expected = _load_case(case_path)
-    report = scoring.score(preds, gold)
+    report = scoring.score(preds, gold).model_dump(mode="json")
     for article_id, article in report["articles"].items():
         for kind in scoring.KINDS:
             article[kind] = _derived(article[kind])
@@ -76,7 +76,7 @@ def test_cases_cover_the_issue() -> None:
 
 def test_report_is_json_and_keeps_evidence_of_errors() -> None:
     preds, gold, _ = _load_case(DATA / "cases" / "one_spurious.json")
-    report = json.loads(json.dumps(scoring.score(preds, gold)))
+    report = json.loads(scoring.score(preds, gold).to_json())
     spurious = report["articles"]["kursk-1"]["events"]["spurious"]
     assert spurious == [
         {
@@ -94,8 +94,8 @@ def test_threshold_changes_what_counts() -> None:
     preds, gold, _ = _load_case(DATA / "cases" / "near_miss_span.json")
     strict = scoring.score(preds, gold, threshold=0.9)
     # only the span-less event (token Jaccard 0.8) and the sub-span (IoU 0.756) fall below 0.9
-    assert strict["by_type"]["events"]["tp"] == 0
-    assert strict["by_type"]["events"]["fn"] == 3
+    assert strict.by_type["events"].tp == 0
+    assert strict.by_type["events"].fn == 3
 
 
 def test_weak_pairs_do_not_outweigh_a_good_one() -> None:
@@ -158,7 +158,7 @@ def test_load_predictions_and_gold_from_files() -> None:
     gold = scoring.load_gold(REPO / "evals" / "gold")
     assert [p.article_id for p in preds] == ["kursk-1"]
     assert set(gold) == {"kursk-1"}
-    assert scoring.score(preds, gold)["by_type"]["events"]["f1"] == 1.0
+    assert scoring.score(preds, gold).by_type["events"].f1 == 1.0
 
 
 def test_load_predictions_reports_the_bad_line(tmp_path: Path) -> None:
@@ -183,3 +183,71 @@ def test_load_gold_errors(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"article_id": "other"}', encoding="utf-8")
     with pytest.raises(errors.GoldError, match="does not validate"):
         scoring.load_gold(tmp_path)
+
+
+# --- strict matching ---------------------------------------------------------------------------
+
+
+def _gold_record(kind: str, index: int = 0) -> Any:
+    case = json.loads((DATA / "cases" / "perfect.json").read_text(encoding="utf-8"))
+    return records.RECORD_TYPES[kind].model_validate(case["gold"][0][kind][index])
+
+
+STRICT = scoring.MatchMode.STRICT
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "lenient_match", "strict_match"),
+    [
+        ("figures", {}, True, True),
+        ("figures", {"value": 4.0}, True, False),  # wrong value: lenient 0.75, strict no
+        ("figures", {"unit": "zivilisten"}, True, True),  # a counted noun ignores case
+        ("figures", {"unit": None}, True, False),  # gold has a unit, the prediction none
+        ("figures", {"span": (76, 91)}, True, True),  # shifted 40 %: overlaps 60 % of 15
+        ("figures", {"span": (79, 94)}, True, False),  # shifted 60 %: lenient still 0.55
+        ("claims", {"cue": "sagte"}, True, False),  # another cue
+        ("claims", {"claimant": "Kreml"}, True, False),  # claimants share no word
+        ("claims", {"claimant": "das Pentagon"}, True, True),
+        ("events", {"event_type": records.EventType.PROTEST}, False, False),
+    ],
+)
+def test_strict_mode_needs_value_unit_cue_and_claimant(
+    kind: str, change: dict[str, Any], lenient_match: bool, strict_match: bool
+) -> None:
+    gold = _gold_record(kind)
+    pred = gold.model_copy(update=change)
+    assert bool(scoring.match(kind, [pred], [gold])) is lenient_match
+    assert bool(scoring.match(kind, [pred], [gold], mode=STRICT)) is strict_match
+
+
+def test_strict_units_are_symbols() -> None:
+    assert scoring.strict_units_equal("mW", "mW")
+    assert not scoring.strict_units_equal("MW", "mW")  # lenient units_equal says equal
+    assert scoring.units_equal("MW", "mW")
+    assert scoring.strict_units_equal("Soldaten", "soldaten")
+
+
+def test_report_has_both_modes_side_by_side() -> None:
+    preds, gold, _ = _load_case(DATA / "cases" / "wrong_value.json")
+    lenient = scoring.score(preds, gold)
+    strict = scoring.score(preds, gold, mode=STRICT)
+    assert lenient.meta.matching == "lenient" and strict.meta.matching == "strict"
+    for report in (lenient, strict):
+        assert set(report.modes) == {scoring.MatchMode.LENIENT, STRICT}
+    assert lenient.modes[STRICT] == strict.modes[STRICT]
+    assert lenient.modes[scoring.MatchMode.LENIENT] == strict.modes[scoring.MatchMode.LENIENT]
+    assert strict.by_type["figures"].f1 == strict.modes[STRICT]["figures"].f1
+    # the wrong value counts under lenient matching and not under strict
+    assert lenient.modes[STRICT]["figures"].tp < lenient.by_type["figures"].tp
+
+
+def test_only_the_suite_types_are_scored() -> None:
+    preds, gold, _ = _load_case(DATA / "cases" / "one_spurious.json")
+    report = scoring.score(preds, gold, types=["claims"])
+    assert list(report.by_type) == ["claims"]
+    assert report.meta.types == ["claims"]
+    article = report.articles["kursk-1"]
+    assert article.events is None and article.claims is not None
+    assert list(article.by_kind()) == ["claims"]
+    with pytest.raises(errors.UsageError, match="no record type"):
+        scoring.score(preds, gold, types=[])

@@ -1,100 +1,71 @@
-"""`extractor eval …`: score a predictions file against gold, and compare two reports."""
+"""`extractor eval …`: score a predictions file against gold, run a suite, compare reports,
+and import public benchmarks as suites."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
 
-from extractor import errors, records
+from extractor import errors
 from extractor.eval import render as reports
-from extractor.eval import scoring
+from extractor.eval import scoring, tasks
+from extractor.eval.gold import article_texts
+from extractor.eval.report import KINDS, Kind, MatchMode, Report
+from extractor.eval.suite import DEFAULT_WORK
 
 app = typer.Typer(
-    help="Score predictions against hand-labelled gold and compare eval reports.",
+    help="Score predictions against hand-labelled gold, run suites, compare eval reports.",
     no_args_is_help=True,
 )
 
 
-def find_repo_root(gold_dir: Path) -> Path:
-    """Gold `source` paths are relative to the folder that holds `evals/`."""
-    resolved = gold_dir.resolve()
-    for parent in [resolved, *resolved.parents]:
-        if parent.name == "evals":
-            return parent.parent
-    return resolved.parent
-
-
-def article_texts(
-    gold: dict[str, records.GoldArticle], gold_dir: Path, articles_dir: Path | None = None
-) -> tuple[dict[str, str], list[str]]:
-    """(article_id -> text, warnings) for the HTML page; a missing text is a warning only.
-
-    Without `articles_dir`, each gold `source` is read relative to the repository root. With it,
-    `articles_dir/<source>`, `articles_dir/<file name of source>` and `articles_dir/<id>.txt`
-    are tried in turn.
-    """
-    root = find_repo_root(gold_dir)
-    texts: dict[str, str] = {}
-    warnings: list[str] = []
-    for article_id, article in gold.items():
-        source = Path(article.source)
-        if articles_dir is None:
-            candidates = [root / source]
-        else:
-            candidates = [
-                articles_dir / source,
-                articles_dir / source.name,
-                articles_dir / f"{article_id}.txt",
-            ]
-        path = next((c for c in candidates if c.is_file()), None)
-        if path is None:
-            warnings.append(
-                f"article text for {article_id} not found (tried {', '.join(map(str, candidates))})"
-            )
-            continue
-        try:
-            texts[article_id] = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            warnings.append(f"cannot read article text {path}: {exc}")
-    return texts, warnings
-
-
 def write_outputs(
-    report: dict[str, Any],
+    report: Report,
     report_path: Path | None,
     markdown_path: Path | None,
     html_path: Path | None,
     articles: dict[str, str],
 ) -> None:
     """Write whichever of the JSON report, Markdown summary and HTML page were asked for."""
-    outputs: list[tuple[Path | None, Any]] = [
-        (report_path, lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
-        (markdown_path, lambda: reports.markdown_summary(report)),
-        (html_path, lambda: reports.html_report(report, articles)),
+    outputs: list[tuple[Path | None, Callable[[TextIO], object]]] = [
+        (report_path, report.write_json),
+        (markdown_path, lambda f: f.write(reports.markdown_summary(report))),
+        (html_path, lambda f: f.write(reports.html_report(report, articles))),
     ]
-    for path, render in outputs:
+    for path, write in outputs:
         if path is None:
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(), encoding="utf-8")
+            with path.open("w", encoding="utf-8") as f:
+                write(f)
         except OSError as exc:
             raise errors.UsageError(f"cannot write {path}: {exc}; pick a writable path") from exc
 
 
-def check_gate(report: dict[str, Any], fail_under: float | None) -> list[str]:
-    """One message per record type whose micro F1 is below `fail_under`."""
-    if fail_under is None:
-        return []
-    return [
-        f"{kind} F1 {report['by_type'][kind]['f1']:.3f} < {fail_under:.3f}"
-        for kind in scoring.KINDS
-        if report["by_type"][kind]["f1"] < fail_under
-    ]
+def check_gate(
+    report: Report, fail_under: float | None, task_fail_under: dict[str, float] | None = None
+) -> list[str]:
+    """One message per scored type whose micro F1 (and task metric whose F1) is below its gate."""
+    failures = []
+    if fail_under is not None:
+        failures += [
+            f"{kind} F1 {t.f1:.3f} < {fail_under:.3f}"
+            for kind, t in report.by_type.items()
+            if t.f1 < fail_under
+        ]
+    task = {m.name: m for m in report.task}
+    for name, gate in (task_fail_under or {}).items():
+        metric = task.get(name)
+        if metric is None:
+            failures.append(f"task metric {name} was not computed")
+        elif metric.f1 < gate:
+            failures.append(f"task {name} F1 {metric.f1:.3f} < {gate:.3f}")
+    return failures
 
 
 def _fail_usage(console: Console, exc: errors.ExtractorError) -> typer.Exit:
@@ -103,6 +74,29 @@ def _fail_usage(console: Console, exc: errors.ExtractorError) -> typer.Exit:
 
 
 ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+MatchingOpt = Annotated[
+    MatchMode,
+    typer.Option(help="how a prediction must agree with gold to count (evals/README.md)"),
+]
+TypesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--type", help="score only this record type (repeatable; default: all)"),
+]
+TaskOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--task", help=f"also compute this benchmark metric (repeatable): {', '.join(tasks.TASKS)}"
+    ),
+]
+
+
+def _types(values: list[str] | None) -> list[Kind]:
+    if not values:
+        return list(KINDS)
+    unknown = [v for v in values if v not in KINDS]
+    if unknown:
+        raise errors.UsageError(f"unknown record type {unknown[0]!r}; pick from {', '.join(KINDS)}")
+    return [k for k in KINDS if k in values]
 
 
 @app.command()
@@ -136,15 +130,25 @@ def score(
     ] = None,
     threshold: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="similarity a pair needs to count as a match"),
+        typer.Option(min=0.0, max=1.0, help="similarity a lenient pair needs to count"),
     ] = scoring.MATCH_THRESHOLD,
+    matching: MatchingOpt = MatchMode.LENIENT,
+    types: TypesOpt = None,
+    task: TaskOpt = None,
 ) -> None:
     """Score an existing predictions file against gold; write the report."""
     console = Console()
     try:
-        preds = scoring.load_predictions(predictions)
-        gold_articles = scoring.load_gold(gold)
-        result = scoring.score(preds, gold_articles, threshold=threshold)
+        gold_articles = scoring.load_gold(gold, articles)
+        preds = scoring.iter_predictions(predictions)
+        result = tasks.evaluate(
+            preds,
+            gold_articles,
+            matching=matching,
+            threshold=threshold,
+            types=_types(types),
+            task=task or [],
+        )
         texts: dict[str, str] = {}
         if html is not None:
             texts, warnings = article_texts(gold_articles, gold, articles)
@@ -154,7 +158,7 @@ def score(
     except errors.ExtractorError as exc:
         raise _fail_usage(console, exc) from exc
     console.print(reports.terminal_table(result))
-    for article_id in result["meta"]["unscored_predictions"]:
+    for article_id in result.meta.unscored_predictions:
         console.print(f"[yellow]ignored:[/] prediction {article_id} has no gold file")
     failures = check_gate(result, fail_under)
     if failures:
@@ -188,41 +192,31 @@ def compare(
 DEFAULT_SUITE = Path("evals/suites/seeds")
 
 
-def load_suite(directory: Path) -> dict[str, Any]:
-    """A suite is a folder with `suite.toml`: articles, gold, model, thresholds, options."""
-    import tomllib
-
-    path = directory / "suite.toml"
-    try:
-        suite = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise errors.UsageError(f"no suite at {path}: pass --suite DIR with a suite.toml") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise errors.UsageError(f"{path} is not valid TOML: {exc}") from exc
-    for key in ("articles", "gold"):
-        if key not in suite:
-            raise errors.UsageError(f"{path} lacks `{key}`")
-    suite["articles"] = [directory / a for a in suite["articles"]]
-    suite["gold"] = directory / suite["gold"]
-    suite["replay"] = directory / suite.get("replay", "replay")
-    return suite
-
-
 @app.command()
 def run(
     suite_dir: Annotated[
-        Path, typer.Option("--suite", help="suite folder with suite.toml")
+        Path, typer.Option("--suite", help="suite folder with suite.toml, or a suite's name")
     ] = DEFAULT_SUITE,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="model spec; default: the suite's")
     ] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server")] = None,
     replay: Annotated[
-        bool, typer.Option("--replay", help="answer only from the suite's committed recordings")
+        bool, typer.Option("--replay", help="answer only from the suite's recordings")
     ] = False,
     record: Annotated[
         bool, typer.Option("--record", help="(re-)record the suite's replay data")
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, help="the benchmark's data, for suites whose data stays out of the repo"
+        ),
+    ] = None,
+    work: Annotated[
+        Path | None,
+        typer.Option(help=f"where such suites are converted to (default: {DEFAULT_WORK})"),
+    ] = None,
     report: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path(
         "eval-report.json"
     ),
@@ -231,69 +225,107 @@ def run(
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="also write a Markdown summary")] = None,
     html: Annotated[Path | None, typer.Option(help="also write an HTML page")] = None,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="an earlier report to compare with"),
+    ] = None,
+    vs_baseline: Annotated[
+        bool,
+        typer.Option(
+            help="for a model other than the baseline, also run the offline baseline on the "
+            "same articles and report the difference"
+        ),
+    ] = True,
     fail_under: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="overrides the suite's fail_under")
     ] = None,
+    matching: Annotated[
+        MatchMode | None, typer.Option(help="overrides the suite's matching mode")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="articles in flight at once")] = 1,
 ) -> None:
     """Run a model over a suite's articles and score the result."""
-    import asyncio
-
-    from extractor.articles import iter_articles
-    from extractor.engine import Extractor, Options
-    from extractor.runner import run_in_order
+    from extractor.engine import Options
+    from extractor.eval import run as run_suite_module
 
     console = Console(stderr=True)
     try:
-        suite = load_suite(suite_dir)
+        suite = run_suite_module.prepare(suite_dir, data, work)
         if replay and record:
             raise errors.UsageError("--replay and --record exclude each other")
-        gold = scoring.load_gold(suite["gold"])
         options = Options(
-            model=model or suite.get("model"),
+            model=model or suite.model,
             base_url=base_url,
-            replay_dir=suite["replay"] if replay else None,
-            record_dir=suite["replay"] if record else None,
+            replay_dir=suite.replay_dir if replay else None,
+            record_dir=suite.replay_dir if record else None,
             use_cache=not (replay or record),
-            **suite.get("options", {}),
+            **suite.options,
         )
-        extractor = Extractor(options)
-        items = iter_articles(suite["articles"])
+        previous = scoring.load_report(compare_with) if compare_with is not None else None
+        done = run_suite_module.run_suite(
+            suite, options, matching=matching, concurrency=concurrency, vs_baseline=vs_baseline
+        )
     except (errors.ExtractorError, TypeError) as exc:
         err = exc if isinstance(exc, errors.ExtractorError) else errors.UsageError(str(exc))
         raise _fail_usage(console, err) from None
-
-    async def go() -> list[records.ArticleResult]:
-        try:
-            return [r async for r in run_in_order(extractor, items)]
-        finally:
-            await extractor.aclose()
-
-    results = asyncio.run(go())
+    gold, results, result = done.gold, done.results, done.report
     if predictions is not None:
         predictions.parent.mkdir(parents=True, exist_ok=True)
         predictions.write_text(
             "".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8"
         )
-    result = scoring.score(results, gold, threshold=suite.get("threshold", scoring.MATCH_THRESHOLD))
-    result["meta"]["suite"] = suite.get("name", str(suite_dir))
-    result["meta"]["model"] = extractor.model_label
-    texts, _ = article_texts(gold, suite["gold"])
+    texts, _ = article_texts(gold, suite.gold_dir)
     try:
         write_outputs(result, report, markdown, html, texts)
     except errors.UsageError as exc:
         raise _fail_usage(console, exc) from None
     console.print(reports.terminal_table(result))
+    if previous is not None:
+        console.print(reports.compare_table(reports.compare(previous, result)))
     failed = [r for r in results if r.error]
-    for r in failed:
+    for r in failed[:20]:
         console.print(f"[red]{r.article_id}[/]: {r.error.kind}: {r.error.message}", soft_wrap=True)
-    gate = check_gate(result, fail_under if fail_under is not None else suite.get("fail_under"))
-    valid = result["summary"]["valid_output_rate"]
-    if valid < suite.get("min_valid_output", 1.0):
-        gate.append(f"valid output {valid:.0%} < {suite.get('min_valid_output', 1.0):.0%}")
+    if len(failed) > 20:
+        console.print(f"[red]… and {len(failed) - 20} more failed articles[/]")
+    gate = check_gate(
+        result,
+        fail_under if fail_under is not None else suite.fail_under,
+        suite.task_fail_under if fail_under is None else None,
+    )
+    valid = result.summary.valid_output_rate
+    if valid < suite.min_valid_output:
+        gate.append(f"valid output {valid:.0%} < {suite.min_valid_output:.0%}")
     # a run that could not ask the model (replay miss, transport, input) never passes
     broken = [r.article_id for r in failed if r.error and r.error.kind != "invalid_output"]
     if broken:
-        gate.append(f"articles that never reached a model answer: {', '.join(broken)}")
+        more = f" (+{len(broken) - 10} more)" if len(broken) > 10 else ""
+        shown = ", ".join(broken[:10]) + more
+        gate.append(f"articles that never reached a model answer: {shown}")
     for line in gate:
         console.print(f"[bold red]gate:[/] {line}")
     raise typer.Exit(1 if gate else 0)
+
+
+@app.command("import")
+def import_(
+    format: Annotated[
+        str,
+        typer.Argument(help="spkatt2023, gepade, measeval, plover or smartdata"),
+    ],
+    src: Annotated[Path, typer.Argument(exists=True, help="the benchmark's data (file or folder)")],
+    out: Annotated[Path, typer.Option(help="the suite folder to write, e.g. evals/suites/NAME")],
+) -> None:
+    """Convert a public benchmark into a suite: articles, gold files, suite.toml, README."""
+    from extractor.eval import importers
+
+    console = Console(stderr=True)
+    try:
+        converted = importers.run_import(format, src, out)
+    except errors.ExtractorError as exc:
+        raise _fail_usage(console, exc) from None
+    docs = converted.documents
+    n = {k: sum(len(getattr(d, k)) for d in docs) for k in KINDS}
+    counts = ", ".join(f"{v} {k}" for k, v in n.items() if v) or "no records"
+    console.print(f"imported {len(docs)} documents ({counts}) into {out}")
+    for reason, count in sorted(converted.dropped.items()):
+        console.print(f"  left out or approximated: {reason}: {count}")

@@ -1,7 +1,8 @@
 """Render a scoring report for people: terminal table, PR Markdown, HTML page, run comparison.
 
-Everything here reads the JSON report that `extractor.eval.scoring.score` returns (or a file it was
-written to), so a report from CI can be rendered or compared later without the predictions.
+Everything here reads the typed `Report` that `extractor.eval.scoring.score` returns (or that
+`scoring.load_report` reads back from a file), so a report from CI can be rendered or compared
+later without the predictions.
 """
 
 from __future__ import annotations
@@ -10,14 +11,29 @@ import html
 import itertools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from extractor.eval import scoring
+from extractor.eval.report import (
+    KINDS,
+    ArticleScore,
+    Changes,
+    Comparison,
+    Delta,
+    FieldChange,
+    Kind,
+    MatchMode,
+    RecordRef,
+    RecordView,
+    Report,
+    TypeDelta,
+    TypeMetrics,
+    TypeScore,
+    VersusBaseline,
+)
 
-KINDS = scoring.KINDS
 METRICS = ("precision", "recall", "f1", "macro_f1")
 TAG = {"events": "E", "claims": "C", "figures": "F"}
 #: summary numbers compared between runs; True when higher is better
@@ -51,54 +67,92 @@ def _delta(value: float | None, digits: int = 3) -> str:
     return f"{value:+.{digits}f}".replace("-", "−")
 
 
-def _summary_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
-    s = report["summary"]
-    errors = ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "none"
-    tokens = s["tokens"]
-    lat = s["latency_s"]
+def _summary_lines(report: Report) -> list[tuple[str, str]]:
+    s = report.summary
+    errors = ", ".join(f"{k} {v}" for k, v in s.errors.items()) or "none"
+    tokens, lat = s.tokens, s.latency_s
     return [
-        ("articles", f"{s['articles']} ({s['predicted_articles']} predicted)"),
-        ("valid output", _pct(s["valid_output_rate"])),
-        ("grounding", _pct(s["grounding_rate"])),
+        ("articles", f"{s.articles} ({s.predicted_articles} predicted)"),
+        ("valid output", _pct(s.valid_output_rate)),
+        ("grounding", _pct(s.grounding_rate)),
         ("errors", errors),
-        (
-            "tokens",
-            f"{tokens['total']} ({tokens['prompt']} prompt + {tokens['completion']} completion)",
-        ),
-        ("cost", f"${s['cost_usd']:.4f}"),
+        ("tokens", f"{tokens.total} ({tokens.prompt} prompt + {tokens.completion} completion)"),
+        ("cost", f"${s.cost_usd:.4f}"),
         (
             "latency",
-            f"sum {_num(lat['sum'], 2)} s · p50 {_num(lat['p50'], 2)} s · "
-            f"p95 {_num(lat['p95'], 2)} s",
+            f"sum {_num(lat.sum, 2)} s · p50 {_num(lat.p50, 2)} s · p95 {_num(lat.p95, 2)} s",
         ),
-        ("cached", f"{_pct(s['cached_share'])} of {s['requests']} requests"),
+        ("cached", f"{_pct(s.cached_share)} of {s.requests} requests"),
     ]
 
 
-def _title(report: dict[str, Any]) -> str:
-    meta = report.get("meta", {})
-    models = ", ".join(meta.get("models", [])) or "no model"
-    return f"Eval: {models} (match threshold {meta.get('threshold', scoring.MATCH_THRESHOLD)})"
+def _title(report: Report) -> str:
+    meta = report.meta
+    models = ", ".join(meta.models) or "no model"
+    suite = f"{meta.suite}: " if meta.suite else ""
+    return f"Eval: {suite}{models} ({meta.matching} matching, threshold {meta.threshold})"
+
+
+def _mode_f1(report: Report, kind: Kind, mode: MatchMode) -> str:
+    counts = report.modes.get(mode, {}).get(kind)
+    return _num(counts.f1) if counts else "–"
+
+
+def _type_cells(report: Report, kind: Kind, t: TypeMetrics) -> list[str]:
+    """P, R, F1, macro F1, lenient F1, strict F1, TP, FP, FN, grounded."""
+    return [
+        *(_num(getattr(t, m)) for m in METRICS),
+        _mode_f1(report, kind, MatchMode.LENIENT),
+        _mode_f1(report, kind, MatchMode.STRICT),
+        str(t.tp),
+        str(t.fp),
+        str(t.fn),
+        _pct(t.grounding_rate),
+    ]
+
+
+TYPE_COLUMNS = (
+    "type",
+    "P",
+    "R",
+    "F1",
+    "macro F1",
+    "lenient F1",
+    "strict F1",
+    "TP",
+    "FP",
+    "FN",
+    "grounded",
+)
+
+
+def _fields_line(t: TypeMetrics) -> str:
+    return " · ".join(f"{k} {_num(v, 2)}" for k, v in t.fields.items())
+
+
+def _task_lines(report: Report) -> list[tuple[str, str]]:
+    lines = []
+    for m in report.task:
+        text = (
+            f"P {_num(m.precision)} · R {_num(m.recall)} · F1 {_num(m.f1)} "
+            f"(TP {m.tp} FP {m.fp} FN {m.fn})"
+        )
+        if m.values_right is not None:
+            text += f" · values right {_num(m.values_right)}"
+        lines.append((f"{m.name}: {m.description}", text))
+    return lines
 
 
 # --- terminal --------------------------------------------------------------------------------
 
 
-def terminal_table(report: dict[str, Any]) -> Table:
+def terminal_table(report: Report) -> Table:
     """Per-type P/R/F1 rows, the run's summary rows and field accuracies, as one grid."""
     types = Table(title=_title(report))
-    for column in ("type", "P", "R", "F1", "macro F1", "TP", "FP", "FN", "grounded"):
+    for column in TYPE_COLUMNS:
         types.add_column(column, justify="left" if column == "type" else "right")
-    for kind in KINDS:
-        t = report["by_type"][kind]
-        types.add_row(
-            kind,
-            *(_num(t[m]) for m in METRICS),
-            str(t["tp"]),
-            str(t["fp"]),
-            str(t["fn"]),
-            _pct(t.get("grounding_rate")),
-        )
+    for kind, t in report.by_type.items():
+        types.add_row(kind, *_type_cells(report, kind, t))
     summary = Table(show_header=False)
     summary.add_column("run")
     summary.add_column("value")
@@ -107,12 +161,21 @@ def terminal_table(report: dict[str, Any]) -> Table:
     fields = Table(title="Field accuracy over matched pairs", show_header=False)
     fields.add_column("type")
     fields.add_column("fields")
-    for kind in KINDS:
-        accuracies = report["by_type"][kind]["fields"]
-        fields.add_row(kind, " · ".join(f"{k} {_num(v, 2)}" for k, v in accuracies.items()))
+    for kind, t in report.by_type.items():
+        fields.add_row(kind, _fields_line(t))
+    parts = [types, summary, fields]
+    if report.vs_baseline is not None:
+        parts.append(baseline_table(report.vs_baseline))
+    if report.task:
+        task = Table(title="Benchmark task metrics (the benchmark's own headline numbers)")
+        task.add_column("metric")
+        task.add_column("value")
+        for label, value in _task_lines(report):
+            task.add_row(label, value)
+        parts.append(task)
     grid = Table.grid(padding=(1, 0))
     grid.add_column()
-    for part in (types, summary, fields):
+    for part in parts:
         grid.add_row(part)
     return grid
 
@@ -120,27 +183,72 @@ def terminal_table(report: dict[str, Any]) -> Table:
 # --- markdown --------------------------------------------------------------------------------
 
 
-def markdown_summary(report: dict[str, Any]) -> str:
+def versus_baseline(baseline: Report, run: Report) -> VersusBaseline:
+    """The run (B) against the baseline (A): per-type and task deltas, type-level regressions."""
+    diff = compare(baseline, run)
+    kinds = tuple(diff.by_type)
+    return VersusBaseline(
+        baseline=baseline.meta,
+        by_type=diff.by_type,
+        task=diff.task,
+        regressions=[r for r in diff.regressions if r.split(" ", 1)[0] in (*kinds, "task")],
+    )
+
+
+def _baseline_rows(v: VersusBaseline) -> list[tuple[str, str, Delta]]:
+    rows: list[tuple[str, str, Delta]] = []
+    for kind, t in v.by_type.items():
+        rows.append((kind, "f1", t.f1))
+        if t.strict_f1 is not None:
+            rows.append((kind, "strict f1", t.strict_f1))
+    rows += [("task", name, d) for name, d in v.task.items()]
+    return rows
+
+
+def baseline_table(v: VersusBaseline) -> Table:
+    table = Table(title="Against the offline baseline on the same suite (Δ = model − baseline)")
+    for column in ("type", "metric", "baseline", "model", "Δ"):
+        table.add_column(column, justify="left" if column in ("type", "metric") else "right")
+    for kind, name, d in _baseline_rows(v):
+        bad = _is_bad(name, d.delta)
+        style = "bold red" if bad else ("green" if d.delta else "")
+        table.add_row(
+            kind, name, _num(d.a), _num(d.b), Text(_delta(d.delta) + (" ▼" if bad else ""), style)
+        )
+    return table
+
+
+def markdown_summary(report: Report) -> str:
     """A compact summary for a pull-request comment."""
     lines = [
         f"### {_title(report)}",
         "",
-        "| type | P | R | F1 | macro F1 | TP | FP | FN | grounded |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {' | '.join(TYPE_COLUMNS)} |",
+        "|---" + "|---:" * (len(TYPE_COLUMNS) - 1) + "|",
     ]
-    for kind in KINDS:
-        t = report["by_type"][kind]
-        cells = [*(_num(t[m]) for m in METRICS), str(t["tp"]), str(t["fp"]), str(t["fn"])]
-        lines.append(f"| {kind} | {' | '.join(cells)} | {_pct(t.get('grounding_rate'))} |")
+    for kind, t in report.by_type.items():
+        lines.append(f"| {kind} | {' | '.join(_type_cells(report, kind, t))} |")
     lines += ["", "**Field accuracy** (matched pairs)", "", "| type | fields |", "|---|---|"]
-    for kind in KINDS:
-        fields = report["by_type"][kind]["fields"]
-        lines.append(f"| {kind} | {' · '.join(f'{k} {_num(v, 2)}' for k, v in fields.items())} |")
+    lines += [f"| {kind} | {_fields_line(t)} |" for kind, t in report.by_type.items()]
+    if report.task:
+        lines += ["", "**Benchmark task metrics**", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {label} | {value} |" for label, value in _task_lines(report)]
+    if report.vs_baseline is not None:
+        lines += [
+            "",
+            "**Against the offline baseline** (same suite; Δ = model − baseline)",
+            "",
+            "| type | metric | baseline | model | Δ |",
+            "|---|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {kind} | {name} | {_num(d.a)} | {_num(d.b)} | {_md_delta(name, d.delta)} |"
+            for kind, name, d in _baseline_rows(report.vs_baseline)
+        ]
     lines += ["", "| run | |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in _summary_lines(report)]
-    meta = report.get("meta", {})
-    if meta.get("unscored_predictions"):
-        lines += ["", f"Ignored (no gold): {', '.join(meta['unscored_predictions'])}"]
+    if report.meta.unscored_predictions:
+        lines += ["", f"Ignored (no gold): {', '.join(report.meta.unscored_predictions)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +285,9 @@ class _Mark:
         return f"k-{self.kind} s-{self.status}"
 
 
-def _locate(text: str | None, span: list[int] | None, evidence: str) -> tuple[int, int] | None:
+def _locate(
+    text: str | None, span: tuple[int, int] | None, evidence: str
+) -> tuple[int, int] | None:
     """The record's span if it fits the text, else the first verbatim occurrence."""
     if text is None:
         return None
@@ -187,50 +297,37 @@ def _locate(text: str | None, span: list[int] | None, evidence: str) -> tuple[in
     return (start, start + len(evidence)) if start >= 0 else None
 
 
-def _marks(article: dict[str, Any], text: str | None, side: str) -> list[_Mark]:
+def _marks(article: ArticleScore, text: str | None, side: str) -> list[_Mark]:
     marks: list[_Mark] = []
-    for kind in KINDS:
-        entry = article[kind]
-        for pair in entry["pairs"]:
-            view = pair[side]
+    for kind, entry in article.by_kind().items():
+        for pair in entry.pairs:
+            view = pair.gold if side == "gold" else pair.pred
             own, other = (
-                (pair["gold_index"], pair["pred_index"])
+                (pair.gold_index, pair.pred_index)
                 if side == "gold"
-                else (pair["pred_index"], pair["gold_index"])
+                else (pair.pred_index, pair.gold_index)
             )
-            wrong = [name for name, ok in pair["fields"].items() if not ok]
+            wrong = [name for name, ok in pair.fields.items() if not ok]
             note = f"matched {'pred' if side == 'gold' else 'gold'} {TAG[kind]}{other}"
-            note += f", similarity {pair['similarity']:.2f}"
+            note += f", similarity {pair.similarity:.2f}"
             if wrong:
                 note += f"; wrong: {', '.join(wrong)}"
-            marks.append(
-                _Mark(
-                    kind,
-                    "matched",
-                    f"{TAG[kind]}{own}",
-                    view["label"],
-                    view["evidence"],
-                    _locate(text, view["span"], view["evidence"]),
-                    note,
-                )
-            )
+            marks.append(_mark(kind, "matched", own, view, text, note))
+        extra: list[tuple[str, int, RecordView]]
         if side == "gold":
-            extra = [("missed", m["gold_index"], m) for m in entry["missed"]]
+            extra = [("missed", m.gold_index, m) for m in entry.missed]
         else:
-            extra = [("spurious", s["pred_index"], s) for s in entry["spurious"]]
+            extra = [("spurious", s.pred_index, s) for s in entry.spurious]
         for status, index, view in extra:
-            marks.append(
-                _Mark(
-                    kind,
-                    status,
-                    f"{TAG[kind]}{index}",
-                    view["label"],
-                    view["evidence"],
-                    _locate(text, view["span"], view["evidence"]),
-                    status,
-                )
-            )
+            marks.append(_mark(kind, status, index, view, text, status))
     return marks
+
+
+def _mark(
+    kind: str, status: str, index: int, view: RecordView, text: str | None, note: str
+) -> _Mark:
+    span = _locate(text, view.span, view.evidence)
+    return _Mark(kind, status, f"{TAG[kind]}{index}", view.label, view.evidence, span, note)
 
 
 def _highlight(text: str, marks: list[_Mark]) -> str:
@@ -272,25 +369,18 @@ def _record_list(marks: list[_Mark]) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">no records</p>'
 
 
-def _html_tables(report: dict[str, Any]) -> str:
+def _html_tables(report: Report) -> str:
     rows = []
-    for kind in KINDS:
-        t = report["by_type"][kind]
-        cells = [*(_num(t[m]) for m in METRICS), t["tp"], t["fp"], t["fn"]]
-        cells.append(_pct(t.get("grounding_rate")))
+    for kind, t in report.by_type.items():
         rows.append(
             f'<tr><th><span class="k-{kind} hl">{kind}</span></th>'
-            + "".join(f'<td class="num">{c}</td>' for c in cells)
-            + f"<td>{html.escape(' · '.join(f'{k} {_num(v, 2)}' for k, v in t['fields'].items()))}"
-            "</td></tr>"
+            + "".join(f'<td class="num">{c}</td>' for c in _type_cells(report, kind, t))
+            + f"<td>{html.escape(_fields_line(t))}</td></tr>"
         )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("type", "P", "R", "F1", "macro F1", "TP", "FP", "FN", "grounded", "fields")
-    )
+    head = "".join(f"<th>{h}</th>" for h in (*TYPE_COLUMNS, "fields"))
     summary = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in _summary_lines(report)
+        for k, v in [*_task_lines(report), *_summary_lines(report)]
     )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table><table>{summary}</table>"
 
@@ -306,15 +396,14 @@ _LEGEND = (
 )
 
 
-def html_report(report: dict[str, Any], articles: dict[str, str]) -> str:
+def html_report(report: Report, articles: dict[str, str]) -> str:
     """One self-contained page: tables on top, then each article as gold | predicted."""
     sections = []
-    for article_id, article in report["articles"].items():
+    for article_id, article in report.articles.items():
         text = articles.get(article_id)
-        error = article.get("error")
+        error = article.error
         counts = " · ".join(
-            f"{kind} TP {article[kind]['tp']} FP {article[kind]['fp']} FN {article[kind]['fn']}"
-            for kind in KINDS
+            f"{kind} TP {t.tp} FP {t.fp} FN {t.fn}" for kind, t in article.by_kind().items()
         )
         columns = []
         for side, heading in (("gold", "Gold"), ("pred", "Predicted")):
@@ -326,8 +415,7 @@ def html_report(report: dict[str, Any], articles: dict[str, str]) -> str:
             )
             columns.append(f"<div><h3>{heading}</h3>{body}{_record_list(marks)}</div>")
         error_html = (
-            f'<p class="err">error {html.escape(error["kind"])}: '
-            f"{html.escape(error['message'])}</p>"
+            f'<p class="err">error {html.escape(error.kind)}: {html.escape(error.message)}</p>'
             if error
             else ""
         )
@@ -347,122 +435,133 @@ def html_report(report: dict[str, Any], articles: dict[str, str]) -> str:
 # --- compare ---------------------------------------------------------------------------------
 
 
-def _triple(a: float | None, b: float | None) -> dict[str, float | None]:
-    delta = None if a is None or b is None else b - a
-    return {"a": a, "b": b, "delta": delta}
-
-
-def _summary_numbers(report: dict[str, Any]) -> dict[str, float | None]:
-    s = report["summary"]
+def _summary_numbers(report: Report) -> dict[str, float | None]:
+    s = report.summary
     return {
-        "valid_output_rate": s["valid_output_rate"],
-        "grounding_rate": s["grounding_rate"],
-        "tokens_total": s["tokens"]["total"],
-        "cost_usd": s["cost_usd"],
-        "latency_p50": s["latency_s"]["p50"],
-        "latency_p95": s["latency_s"]["p95"],
+        "valid_output_rate": s.valid_output_rate,
+        "grounding_rate": s.grounding_rate,
+        "tokens_total": s.tokens.total,
+        "cost_usd": s.cost_usd,
+        "latency_p50": s.latency_s.p50,
+        "latency_p95": s.latency_s.p95,
     }
 
 
-def _gold_views(
-    entry: dict[str, Any],
-) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
-    """(matched gold index -> pair, gold index -> gold view) for one article and type."""
-    matched = {p["gold_index"]: p for p in entry["pairs"]}
-    views = {i: p["gold"] for i, p in matched.items()}
-    views.update({m["gold_index"]: m for m in entry["missed"]})
+def _gold_views(entry: TypeScore) -> tuple[dict[int, dict[str, bool]], dict[int, RecordView]]:
+    """(matched gold index -> field agreement, gold index -> gold view) for one type."""
+    matched = {p.gold_index: p.fields for p in entry.pairs}
+    views: dict[int, RecordView] = {p.gold_index: p.gold for p in entry.pairs}
+    views.update({m.gold_index: m for m in entry.missed})
     return matched, views
 
 
-def _spurious_key(view: dict[str, Any]) -> tuple[str, str]:
-    return view["label"], scoring.normalize_text(view["evidence"])
+def _spurious_key(view: RecordView) -> tuple[str, str]:
+    return view.label, scoring.normalize_text(view.evidence)
 
 
-def _record(index: int | None, view: dict[str, Any]) -> dict[str, Any]:
-    return {"index": index, "label": view["label"], "evidence": view["evidence"]}
+def _ref(index: int | None, view: RecordView) -> RecordRef:
+    return RecordRef(index=index, label=view.label, evidence=view.evidence)
 
 
-def _article_changes(ea: dict[str, Any], eb: dict[str, Any]) -> dict[str, Any]:
+def _article_changes(ea: TypeScore, eb: TypeScore) -> Changes:
     matched_a, views_a = _gold_views(ea)
     matched_b, views_b = _gold_views(eb)
     views = {**views_a, **views_b}
-    gained = sorted(set(matched_b) - set(matched_a))
-    lost = sorted(set(matched_a) - set(matched_b))
     fields_changed = []
     for i in sorted(set(matched_a) & set(matched_b)):
-        fa, fb = matched_a[i]["fields"], matched_b[i]["fields"]
+        fa, fb = matched_a[i], matched_b[i]
         for name in fa:
             if name in fb and fa[name] != fb[name]:
+                ref = _ref(i, views[i])
                 fields_changed.append(
-                    {**_record(i, views[i]), "field": name, "a": fa[name], "b": fb[name]}
+                    FieldChange(**ref.model_dump(), field=name, a=fa[name], b=fb[name])
                 )
-    spur_a = Counter(_spurious_key(s) for s in ea["spurious"])
-    spur_b = Counter(_spurious_key(s) for s in eb["spurious"])
-    by_key = {_spurious_key(s): s for s in [*ea["spurious"], *eb["spurious"]]}
-    return {
-        "gained": [_record(i, views[i]) for i in gained],
-        "lost": [_record(i, views[i]) for i in lost],
-        "spurious_added": [_record(None, by_key[k]) for k in sorted((spur_b - spur_a).elements())],
-        "spurious_removed": [
-            _record(None, by_key[k]) for k in sorted((spur_a - spur_b).elements())
-        ],
-        "fields_changed": fields_changed,
-    }
+    spur_a = Counter(_spurious_key(s) for s in ea.spurious)
+    spur_b = Counter(_spurious_key(s) for s in eb.spurious)
+    by_key = {_spurious_key(s): s for s in [*ea.spurious, *eb.spurious]}
+    return Changes(
+        gained=[_ref(i, views[i]) for i in sorted(set(matched_b) - set(matched_a))],
+        lost=[_ref(i, views[i]) for i in sorted(set(matched_a) - set(matched_b))],
+        spurious_added=[_ref(None, by_key[k]) for k in sorted((spur_b - spur_a).elements())],
+        spurious_removed=[_ref(None, by_key[k]) for k in sorted((spur_a - spur_b).elements())],
+        fields_changed=fields_changed,
+    )
 
 
-def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def _type_delta(a: Report, b: Report, kind: Kind) -> TypeDelta:
+    ta, tb = a.by_type[kind], b.by_type[kind]
+    strict_a = a.modes.get(MatchMode.STRICT, {}).get(kind)
+    strict_b = b.modes.get(MatchMode.STRICT, {}).get(kind)
+    return TypeDelta(
+        **{m: Delta.of(getattr(ta, m), getattr(tb, m)) for m in (*METRICS, "tp", "fp", "fn")},
+        strict_f1=(
+            Delta.of(strict_a.f1, strict_b.f1) if strict_a is not None and strict_b else None
+        ),
+        fields={
+            name: Delta.of(ta.fields.get(name), tb.fields.get(name))
+            for name in dict.fromkeys([*ta.fields, *tb.fields])
+        },
+    )
+
+
+def compare(a: Report, b: Report) -> Comparison:
     """Deltas b − a per type, field and run number, and the records that changed."""
-    by_type: dict[str, Any] = {}
+    kinds = [k for k in KINDS if k in a.by_type and k in b.by_type]
+    by_type = {kind: _type_delta(a, b, kind) for kind in kinds}
     regressions: list[str] = []
-    for kind in KINDS:
-        ta, tb = a["by_type"][kind], b["by_type"][kind]
-        entry: dict[str, Any] = {m: _triple(ta[m], tb[m]) for m in METRICS}
-        entry.update({c: _triple(ta[c], tb[c]) for c in ("tp", "fp", "fn")})
-        entry["fields"] = {
-            name: _triple(ta["fields"].get(name), tb["fields"].get(name))
-            for name in dict.fromkeys([*ta["fields"], *tb["fields"]])
-        }
-        by_type[kind] = entry
-        for m in METRICS:
-            if (entry[m]["delta"] or 0.0) < -EPS:
-                regressions.append(f"{kind} {m} {_delta(entry[m]['delta'])}")
-        for name, t in entry["fields"].items():
-            if (t["delta"] or 0.0) < -EPS:
-                regressions.append(f"{kind} field {name} {_delta(t['delta'])}")
+    for kind, entry in by_type.items():
+        named = [(m, getattr(entry, m)) for m in METRICS]
+        if entry.strict_f1 is not None:
+            named.append(("strict f1", entry.strict_f1))
+        for m, d in named:
+            if (d.delta or 0.0) < -EPS:
+                regressions.append(f"{kind} {m} {_delta(d.delta)}")
+        for name, t in entry.fields.items():
+            if (t.delta or 0.0) < -EPS:
+                regressions.append(f"{kind} field {name} {_delta(t.delta)}")
 
     sa, sb = _summary_numbers(a), _summary_numbers(b)
-    summary = {name: _triple(sa[name], sb[name]) for name in SUMMARY_METRICS}
+    summary = {name: Delta.of(sa[name], sb[name]) for name in SUMMARY_METRICS}
     for name, higher_better in SUMMARY_METRICS.items():
-        d = summary[name]["delta"]
+        d = summary[name].delta
         if higher_better and d is not None and d < -EPS:
             regressions.append(f"{name} {_delta(d)}")
 
-    articles: dict[str, Any] = {}
-    common = [aid for aid in a["articles"] if aid in b["articles"]]
-    for aid in common:
+    task_a = {m.name: m for m in a.task}
+    task = {f"{m.name} f1": Delta.of(task_a[m.name].f1, m.f1) for m in b.task if m.name in task_a}
+    for name, d in task.items():
+        if (d.delta or 0.0) < -EPS:
+            regressions.append(f"task {name} {_delta(d.delta)}")
+
+    articles: dict[str, dict[Kind, Changes]] = {}
+    for aid in [aid for aid in a.articles if aid in b.articles]:
+        kinds_a, kinds_b = a.articles[aid].by_kind(), b.articles[aid].by_kind()
         per_type = {
-            kind: _article_changes(a["articles"][aid][kind], b["articles"][aid][kind])
-            for kind in KINDS
+            kind: _article_changes(kinds_a[kind], kinds_b[kind])
+            for kind in kinds
+            if kind in kinds_a and kind in kinds_b
         }
-        per_type = {k: v for k, v in per_type.items() if any(v.values())}
+        per_type = {k: v for k, v in per_type.items() if v.any()}
         if per_type:
             articles[aid] = per_type
         for kind, changes in per_type.items():
-            if changes["lost"]:
-                regressions.append(f"{aid} {kind}: {len(changes['lost'])} gold record(s) lost")
-            if changes["spurious_added"]:
+            if changes.lost:
+                regressions.append(f"{aid} {kind}: {len(changes.lost)} gold record(s) lost")
+            if changes.spurious_added:
                 regressions.append(
-                    f"{aid} {kind}: {len(changes['spurious_added'])} new spurious record(s)"
+                    f"{aid} {kind}: {len(changes.spurious_added)} new spurious record(s)"
                 )
-    return {
-        "by_type": by_type,
-        "summary": summary,
-        "articles": articles,
-        "only_in_a": sorted(set(a["articles"]) - set(b["articles"])),
-        "only_in_b": sorted(set(b["articles"]) - set(a["articles"])),
-        "regressions": regressions,
-        "meta": {"a": a.get("meta", {}), "b": b.get("meta", {})},
-    }
+    return Comparison(
+        by_type=by_type,
+        summary=summary,
+        task=task,
+        articles=articles,
+        only_in_a=sorted(set(a.articles) - set(b.articles)),
+        only_in_b=sorted(set(b.articles) - set(a.articles)),
+        regressions=regressions,
+        meta_a=a.meta,
+        meta_b=b.meta,
+    )
 
 
 def _is_bad(name: str, delta: float | None) -> bool:
@@ -478,43 +577,48 @@ def _md_delta(name: str, delta: float | None) -> str:
     return f"**{text} ▼**" if _is_bad(name, delta) else text
 
 
-def _change_lines(diff: dict[str, Any]) -> list[str]:
-    labels = {
-        "lost": "lost (matched in A only)",
-        "gained": "gained (matched in B only)",
-        "spurious_added": "new spurious",
-        "spurious_removed": "spurious gone",
-    }
+_CHANGE_LABELS = {
+    "lost": "lost (matched in A only)",
+    "gained": "gained (matched in B only)",
+    "spurious_added": "new spurious",
+    "spurious_removed": "spurious gone",
+}
+
+
+def _change_lines(diff: Comparison) -> list[str]:
     lines = []
-    for aid, per_type in diff["articles"].items():
+    for aid, per_type in diff.articles.items():
         for kind, changes in per_type.items():
-            for key, label in labels.items():
-                for r in changes[key]:
-                    idx = f" {TAG[kind]}{r['index']}" if r["index"] is not None else ""
+            for key, label in _CHANGE_LABELS.items():
+                refs: list[RecordRef] = getattr(changes, key)
+                for r in refs:
+                    idx = f" {TAG[kind]}{r.index}" if r.index is not None else ""
                     bad = "▼ " if key in ("lost", "spurious_added") else ""
-                    lines.append(f"{bad}{aid} {kind}{idx} {label}: {r['label']} “{r['evidence']}”")
-            for r in changes["fields_changed"]:
-                bad = "▼ " if r["a"] and not r["b"] else ""
+                    lines.append(f"{bad}{aid} {kind}{idx} {label}: {r.label} “{r.evidence}”")
+            for f in changes.fields_changed:
+                bad = "▼ " if f.a and not f.b else ""
                 lines.append(
-                    f"{bad}{aid} {kind} {TAG[kind]}{r['index']} field {r['field']}: "
-                    f"{'ok' if r['a'] else 'wrong'} → {'ok' if r['b'] else 'wrong'}"
+                    f"{bad}{aid} {kind} {TAG[kind]}{f.index} field {f.field}: "
+                    f"{'ok' if f.a else 'wrong'} → {'ok' if f.b else 'wrong'}"
                 )
     return lines
 
 
-def _delta_rows(diff: dict[str, Any]) -> tuple[list[tuple[str, str, dict[str, Any]]], int]:
+def _delta_rows(diff: Comparison) -> tuple[list[tuple[str, str, Delta]], int]:
     """(type, metric, a/b/delta) rows to show, and how many unchanged fields were left out."""
-    rows: list[tuple[str, str, dict[str, Any]]] = []
+    rows: list[tuple[str, str, Delta]] = []
     unchanged = 0
-    for kind in KINDS:
-        t = diff["by_type"][kind]
-        rows += [(kind, m, t[m]) for m in METRICS]
-        for name, v in t["fields"].items():
-            if v["a"] == v["b"]:
+    for kind, t in diff.by_type.items():
+        rows += [(kind, m, getattr(t, m)) for m in METRICS]
+        if t.strict_f1 is not None:
+            rows.append((kind, "strict f1", t.strict_f1))
+        for name, v in t.fields.items():
+            if v.a == v.b:
                 unchanged += 1
             else:
                 rows.append((kind, f"field {name}", v))
-    rows += [("run", name, v) for name, v in diff["summary"].items()]
+    rows += [("task", name, v) for name, v in diff.task.items()]
+    rows += [("run", name, v) for name, v in diff.summary.items()]
     return rows, unchanged
 
 
@@ -522,9 +626,9 @@ def _digits(name: str) -> int:
     return {"cost_usd": 4, "tokens_total": 0}.get(name, 3)
 
 
-def compare_markdown(diff: dict[str, Any]) -> str:
+def compare_markdown(diff: Comparison) -> str:
     """Deltas as Markdown; every regression is bold and marked ▼."""
-    n = len(diff["regressions"])
+    n = len(diff.regressions)
     rows, unchanged = _delta_rows(diff)
     lines = [
         "### Eval compare: A → B (Δ = B − A)",
@@ -537,8 +641,7 @@ def compare_markdown(diff: dict[str, Any]) -> str:
     for kind, name, v in rows:
         d = _digits(name)
         lines.append(
-            f"| {kind} | {name} | {_num(v['a'], d)} | {_num(v['b'], d)} | "
-            f"{_md_delta(name, v['delta'])} |"
+            f"| {kind} | {name} | {_num(v.a, d)} | {_num(v.b, d)} | {_md_delta(name, v.delta)} |"
         )
     if unchanged:
         lines += ["", f"{unchanged} field accuracies unchanged (not shown)."]
@@ -546,15 +649,15 @@ def compare_markdown(diff: dict[str, Any]) -> str:
     if changes:
         lines += ["", "**Records that changed**", ""]
         lines += [f"- {line}" for line in changes]
-    for side in ("a", "b"):
-        if diff[f"only_in_{side}"]:
-            lines += ["", f"Only in {side.upper()}: {', '.join(diff[f'only_in_{side}'])}"]
+    for side, only in (("A", diff.only_in_a), ("B", diff.only_in_b)):
+        if only:
+            lines += ["", f"Only in {side}: {', '.join(only)}"]
     return "\n".join(lines) + "\n"
 
 
-def compare_table(diff: dict[str, Any]) -> Table:
+def compare_table(diff: Comparison) -> Table:
     """The same deltas for the terminal: regressions in red and marked ▼."""
-    n = len(diff["regressions"])
+    n = len(diff.regressions)
     rows, unchanged = _delta_rows(diff)
     caption = f"{n} regression(s)" if n else "no regressions"
     if unchanged:
@@ -568,14 +671,14 @@ def compare_table(diff: dict[str, Any]) -> Table:
             table.add_section()
         previous = kind
         d = _digits(name)
-        bad = _is_bad(name, v["delta"])
-        style = "bold red" if bad else ("green" if v["delta"] else "")
+        bad = _is_bad(name, v.delta)
+        style = "bold red" if bad else ("green" if v.delta else "")
         table.add_row(
             kind,
             name,
-            _num(v["a"], d),
-            _num(v["b"], d),
-            Text(_delta(v["delta"], d) + (" ▼" if bad else ""), style=style),
+            _num(v.a, d),
+            _num(v.b, d),
+            Text(_delta(v.delta, d) + (" ▼" if bad else ""), style=style),
         )
     grid = Table.grid(padding=(1, 0))
     grid.add_column()

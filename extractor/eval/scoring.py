@@ -19,6 +19,16 @@ Similarity (see `similarity`):
 So a figure quoting the same words with a wrong value still matches (0.75) and shows up as a
 wrong `value` field; a figure that also gets the unit wrong needs an evidence IoU of at least 5/6.
 
+That is the `lenient` mode. The `strict` mode (`MatchMode.STRICT`) admits a pair only when
+- every type: the evidence spans overlap by at least `STRICT_MIN_OVERLAP` (half) of the shorter
+  span (of the shorter token set when a span is missing);
+- events: the same `event_type`;
+- claims: the same cue (normalised) and claimant names that share a word (waived when the gold
+  record names no claimant);
+- figures: an equal value (within the tolerance below) and, where gold has a unit, an equal unit
+  (`strict_units_equal`: symbols are case-sensitive, counted nouns are not);
+and then weighs it by that overlap. Every report carries both modes' counts (`Report.modes`).
+
 Rates with an empty denominator: precision (recall) is 1.0 when an article or run has neither
 predictions nor gold, else 0.0 when nothing was predicted (nothing is gold); F1 is
 2TP / (2TP + FP + FN), and 1.0 when all three are 0. Macro F1 is the mean of per-article F1
@@ -27,22 +37,41 @@ over every gold article, so an article with no gold and no predictions counts as
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from scipy.optimize import linear_sum_assignment
 
 from extractor import errors, records, textnorm
+from extractor.eval.gold import load_gold as load_gold
+from extractor.eval.report import (
+    KINDS,
+    ArticleScore,
+    Counts,
+    Kind,
+    Latency,
+    MatchMode,
+    Meta,
+    MissedRecord,
+    Pair,
+    RecordView,
+    Report,
+    SpuriousRecord,
+    Summary,
+    Tokens,
+    TypeMetrics,
+    TypeScore,
+)
 
-SCORER_VERSION = "1"
+SCORER_VERSION = "2"
 MATCH_THRESHOLD = 0.5
 CLAIM_WEIGHTS = {"evidence": 0.6, "claimant": 0.4}
 FIGURE_WEIGHTS = {"evidence": 0.6, "value": 0.25, "unit": 0.15}
@@ -50,8 +79,11 @@ VALUE_REL_TOL = textnorm.REL_TOL
 VALUE_ABS_TOL = textnorm.ABS_TOL
 #: rapidfuzz score (0-100) from which free-text fields (message, measured, names) agree
 FUZZY_FIELD_MIN = 80
+#: strict mode: the share of the shorter evidence span two records must share
+STRICT_MIN_OVERLAP = 0.5
+#: strict mode: units up to this many characters are symbols, compared case-sensitively
+STRICT_SYMBOL_MAX = 3
 
-KINDS = ("events", "claims", "figures")
 MISSING_PREDICTION = "missing_prediction"
 
 Record = records.Event | records.Claim | records.Figure
@@ -62,15 +94,16 @@ _TOKEN = re.compile(r"\w+")
 
 
 def normalize_text(text: str | None) -> str:
-    """Casefolded, NFKC, punctuation-free and single-spaced: what two annotators agree on."""
+    """Casefolded, NFKC, punctuation-free and single-spaced: what two annotators agree on.
+
+    Quotes, dashes and other punctuation fall away with the non-word characters; a soft hyphen
+    or a zero-width character joins the word it splits (the core fold table).
+    """
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).translate(textnorm.FOLD_TABLE).casefold()
-    return " ".join(_TOKEN.findall(text))
-
-
-def _tokens(text: str | None) -> set[str]:
-    return set(normalize_text(text).split())
+    if not text.isascii():  # the fold table: invisible characters join the word they split
+        text = unicodedata.normalize("NFKC", text).translate(textnorm.FOLD_TABLE)
+    return " ".join(_TOKEN.findall(text.casefold()))
 
 
 def values_equal(a: float | None, b: float | None) -> bool:
@@ -84,31 +117,54 @@ def units_equal(a: str | None, b: str | None) -> bool:
     return (a or "").strip().casefold() == (b or "").strip().casefold()
 
 
-def names_similarity(a: str | None, b: str | None) -> float:
-    """0-1: 'Ryder' and 'Pat Ryder' are the same speaker, hence token_set_ratio."""
-    na, nb = normalize_text(a), normalize_text(b)
+def _names_score(na: str, nb: str) -> float:
+    """0-1 on normalised names: 'Ryder' and 'Pat Ryder' are one speaker (token_set_ratio)."""
     if not na and not nb:
         return 1.0
     return fuzz.token_set_ratio(na, nb) / 100.0
 
 
-def _names_equal(a: str | None, b: str | None) -> bool:
-    return names_similarity(a, b) * 100 >= FUZZY_FIELD_MIN
+def names_similarity(a: str | None, b: str | None) -> float:
+    """0-1: 'Ryder' and 'Pat Ryder' are the same speaker, hence token_set_ratio."""
+    return _names_score(normalize_text(a), normalize_text(b))
 
 
-def _fuzzy_equal(a: str | None, b: str | None) -> bool:
-    na, nb = normalize_text(a), normalize_text(b)
-    if not na and not nb:
-        return True
-    return fuzz.ratio(na, nb) >= FUZZY_FIELD_MIN
+# --- prepared records: each string normalised once, not once per pair ------------------------
 
 
-def _norm_equal(a: str | None, b: str | None) -> bool:
-    return normalize_text(a) == normalize_text(b)
+@dataclass
+class Prepared:
+    """A record with its normalised strings, each computed once however many pairs use it."""
+
+    rec: Any
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def norm(self, name: str) -> str:
+        """`normalize_text` of a string field, memoised."""
+        value = self._cache.get(name)
+        if value is None:
+            value = self._cache[name] = normalize_text(getattr(self.rec, name, None))
+        return value
+
+    def names(self, name: str) -> frozenset[str]:
+        """A list field of names as a set of normalised names, memoised."""
+        key = f"{name}[]"
+        value = self._cache.get(key)
+        if value is None:
+            value = frozenset(normalize_text(x) for x in getattr(self.rec, name)) - {""}
+            self._cache[key] = value
+        return value
+
+    def tokens(self, name: str) -> frozenset[str]:
+        key = f"{name}{{}}"
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = frozenset(self.norm(name).split())
+        return value
 
 
-def _name_set_equal(a: Iterable[str], b: Iterable[str]) -> bool:
-    return {normalize_text(x) for x in a} - {""} == {normalize_text(x) for x in b} - {""}
+def _prepare(recs: Iterable[Any]) -> list[Prepared]:
+    return [Prepared(r) for r in recs]
 
 
 # --- similarity ------------------------------------------------------------------------------
@@ -123,96 +179,246 @@ def _valid_span(span: tuple[int, int] | None, text_len: int | None) -> tuple[int
     return start, end
 
 
+def _spans(recs: list[Prepared], text_len: int | None) -> np.ndarray:
+    """(n, 2) float starts and ends; NaN where a record has no usable span."""
+    out = np.full((len(recs), 2), np.nan)
+    for i, r in enumerate(recs):
+        span = _valid_span(r.rec.span, text_len)
+        if span is not None:
+            out[i] = span
+    return out
+
+
+def _overlaps(
+    preds: list[Prepared], golds: list[Prepared], text_len: int | None, *, iou: bool
+) -> np.ndarray:
+    """(gold, pred) span IoU, or overlap over the shorter span; evidence tokens where a span
+    is missing (a prediction that could not be grounded still gets credit for its words)."""
+    ps, gs = _spans(preds, text_len), _spans(golds, text_len)
+    with np.errstate(invalid="ignore"):
+        inter = np.clip(
+            np.minimum(ps[None, :, 1], gs[:, None, 1]) - np.maximum(ps[None, :, 0], gs[:, None, 0]),
+            0.0,
+            None,
+        )
+        lp, lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
+        ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
+    for g, p in zip(*np.nonzero(np.isnan(ev)), strict=True):
+        pt, gt = preds[p].tokens("evidence"), golds[g].tokens("evidence")
+        if not pt or not gt:
+            ev[g, p] = 0.0
+            continue
+        n = len(pt & gt)
+        ev[g, p] = n / (len(pt) + len(gt) - n if iou else min(len(pt), len(gt)))
+    return ev
+
+
+def _equal(values_p: list[Any], values_g: list[Any]) -> np.ndarray:
+    """(gold, pred) equality of hashable keys, as a boolean matrix."""
+    return np.array([[a == b for a in values_p] for b in values_g], dtype=bool).reshape(
+        len(values_g), len(values_p)
+    )
+
+
+def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
+    """`values_equal` for every (gold, pred) pair (the one tolerance, not a copy of it)."""
+    return np.array(
+        [[values_equal(p.rec.value, g.rec.value) for p in preds] for g in golds], dtype=bool
+    ).reshape(len(golds), len(preds))
+
+
+def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
+    """`_names_score` of the claimants for every (gold, pred) pair, with rapidfuzz's cdist."""
+    pn, gn = [r.norm("claimant") for r in preds], [r.norm("claimant") for r in golds]
+    scores = process.cdist(gn, pn, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
+    both_empty = np.array([[not a and not b for a in pn] for b in gn], dtype=bool)
+    return np.where(both_empty.reshape(scores.shape), 1.0, scores)
+
+
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
     """Character IoU of the spans, or token Jaccard of the evidence when a span is missing."""
-    ps, gs = _valid_span(pred.span, text_len), _valid_span(gold.span, text_len)
-    if ps is not None and gs is not None:
-        inter = max(0, min(ps[1], gs[1]) - max(ps[0], gs[0]))
-        union = (ps[1] - ps[0]) + (gs[1] - gs[0]) - inter
-        return inter / union if union else 0.0
-    pt, gt = _tokens(pred.evidence), _tokens(gold.evidence)
-    if not pt or not gt:
-        return 0.0
-    return len(pt & gt) / len(pt | gt)
+    return float(_overlaps([Prepared(pred)], [Prepared(gold)], text_len, iou=True)[0, 0])
 
 
-def similarity(kind: str, pred: Any, gold: Any, text_len: int | None = None) -> float:
-    """How well `pred` stands for `gold`, in [0, 1]; weights are in the module docstring."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown record type {kind!r}; expected one of {', '.join(KINDS)}")
-    ev = evidence_overlap(pred, gold, text_len)
+def strict_units_equal(pred: str | None, gold: str | None) -> bool:
+    """Units as symbols: 'mW' is not 'MW'; counted nouns ('Soldaten') ignore case."""
+    a = unicodedata.normalize("NFKC", pred or "").strip()
+    b = unicodedata.normalize("NFKC", gold or "").strip()
+    if a == b:
+        return True
+    return min(len(a), len(b)) > STRICT_SYMBOL_MAX and a.casefold() == b.casefold()
+
+
+def _lenient(
+    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
+) -> np.ndarray:
+    ev = _overlaps(preds, golds, text_len, iou=True)
     if kind == "events":
-        return ev if pred.event_type == gold.event_type else 0.0
+        same_type = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
+        return np.where(same_type, ev, 0.0)
     if kind == "claims":
-        claimant = names_similarity(pred.claimant, gold.claimant)
-        return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * claimant
+        names = _names_matrix(preds, golds)
+        return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
+    units = np.array(
+        [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
+    ).reshape(len(golds), len(preds))
     return (
         FIGURE_WEIGHTS["evidence"] * ev
-        + FIGURE_WEIGHTS["value"] * values_equal(pred.value, gold.value)
-        + FIGURE_WEIGHTS["unit"] * units_equal(pred.unit, gold.unit)
+        + FIGURE_WEIGHTS["value"] * _values_equal(preds, golds)
+        + FIGURE_WEIGHTS["unit"] * units
     )
+
+
+def _strict(
+    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
+) -> np.ndarray:
+    """The overlap over the shorter span where every strict condition holds, else 0."""
+    ev = _overlaps(preds, golds, text_len, iou=False)
+    if kind == "events":
+        ok = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
+    elif kind == "claims":
+        ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
+        ok &= np.array(
+            [
+                [
+                    not g.tokens("claimant") or bool(p.tokens("claimant") & g.tokens("claimant"))
+                    for p in preds
+                ]
+                for g in golds
+            ],
+            dtype=bool,
+        ).reshape(ok.shape)
+    else:
+        ok = _values_equal(preds, golds)
+        ok &= np.array(
+            [
+                [not g.rec.unit or strict_units_equal(p.rec.unit, g.rec.unit) for p in preds]
+                for g in golds
+            ],
+            dtype=bool,
+        ).reshape(ok.shape)
+    return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown record type {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def similarity(
+    kind: str,
+    pred: Any,
+    gold: Any,
+    text_len: int | None = None,
+    mode: MatchMode = MatchMode.LENIENT,
+) -> float:
+    """How well `pred` stands for `gold`, in [0, 1]; the rules are in the module docstring."""
+    _check_kind(kind)
+    rule = _strict if mode == MatchMode.STRICT else _lenient
+    return float(rule(kind, [Prepared(pred)], [Prepared(gold)], text_len)[0, 0])
 
 
 # --- per-field agreement over matched pairs -------------------------------------------------
 
-FieldCheck = Callable[[Any, Any], bool]
+FieldCheck = Callable[[Prepared, Prepared], bool]
 
 
-def _attr(name: str, check: Callable[[Any, Any], bool]) -> FieldCheck:
-    return lambda p, g: check(getattr(p, name), getattr(g, name))
+def _same(name: str) -> FieldCheck:
+    return lambda p, g: getattr(p.rec, name) == getattr(g.rec, name)
 
 
-def _eq(a: Any, b: Any) -> bool:
-    return a == b
+def _norm_same(name: str) -> FieldCheck:
+    return lambda p, g: p.norm(name) == g.norm(name)
+
+
+def _names_same(name: str) -> FieldCheck:
+    return lambda p, g: _names_score(p.norm(name), g.norm(name)) * 100 >= FUZZY_FIELD_MIN
+
+
+def _fuzzy_same(name: str) -> FieldCheck:
+    def check(p: Prepared, g: Prepared) -> bool:
+        a, b = p.norm(name), g.norm(name)
+        return (not a and not b) or fuzz.ratio(a, b) >= FUZZY_FIELD_MIN
+
+    return check
+
+
+def _name_sets_same(name: str) -> FieldCheck:
+    return lambda p, g: p.names(name) == g.names(name)
 
 
 FIELDS: dict[str, dict[str, FieldCheck]] = {
     "events": {
-        "event_type": _attr("event_type", _eq),
-        "actors": _attr("actors", _name_set_equal),
-        "recipients": _attr("recipients", _name_set_equal),
-        "location": _attr("location", _norm_equal),
-        "date": _attr("date", _eq),
-        "magnitude": _attr("magnitude", _eq),
+        "event_type": _same("event_type"),
+        "actors": _name_sets_same("actors"),
+        "recipients": _name_sets_same("recipients"),
+        "location": _norm_same("location"),
+        "date": _same("date"),
+        "magnitude": _same("magnitude"),
     },
     "claims": {
-        "claimant": _attr("claimant", _names_equal),
-        "claimant_role": _attr("claimant_role", _norm_equal),
-        "cue": _attr("cue", _norm_equal),
-        "speech": _attr("speech", _eq),
-        "hedging": _attr("hedging", _eq),
-        "message": _attr("message", _fuzzy_equal),
+        "claimant": _names_same("claimant"),
+        "claimant_role": _norm_same("claimant_role"),
+        "cue": _norm_same("cue"),
+        "speech": _same("speech"),
+        "hedging": _same("hedging"),
+        "message": _fuzzy_same("message"),
     },
     "figures": {
-        "value": _attr("value", values_equal),
-        "unit": _attr("unit", units_equal),
-        "measured": _attr("measured", _fuzzy_equal),
-        "qualifier": _attr("qualifier", _eq),
-        "attributed_to": _attr("attributed_to", _names_equal),
+        "value": lambda p, g: values_equal(p.rec.value, g.rec.value),
+        "unit": lambda p, g: units_equal(p.rec.unit, g.rec.unit),
+        "measured": _fuzzy_same("measured"),
+        "qualifier": _same("qualifier"),
+        "attributed_to": _names_same("attributed_to"),
     },
 }
 
 
 def field_agreement(kind: str, pred: Any, gold: Any) -> dict[str, bool]:
-    return {name: bool(check(pred, gold)) for name, check in FIELDS[kind].items()}
+    return _fields(kind, Prepared(pred), Prepared(gold))
+
+
+def _fields(kind: str, p: Prepared, g: Prepared) -> dict[str, bool]:
+    return {name: bool(check(p, g)) for name, check in FIELDS[kind].items()}
 
 
 # --- pairing ---------------------------------------------------------------------------------
 
 
-def match(
-    kind: str, preds: list[Any], golds: list[Any], threshold: float = MATCH_THRESHOLD
+def _match_prepared(
+    kind: str,
+    preds: list[Prepared],
+    golds: list[Prepared],
+    threshold: float,
+    mode: MatchMode,
+    text_len: int | None = None,
 ) -> list[tuple[int, int, float]]:
-    """One-to-one (gold index, pred index, similarity) pairs at or above the threshold."""
     if not preds or not golds:
         return []
-    sim = np.array([[similarity(kind, p, g) for p in preds] for g in golds], dtype=float)
-    usable = (sim >= threshold) & (sim > 0.0)
+    rule = _strict if mode == MatchMode.STRICT else _lenient
+    sim = rule(kind, preds, golds, text_len)
+    # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
+    bar = 0.0 if mode == MatchMode.STRICT else threshold
+    usable = (sim >= bar) & (sim > 0.0)
+    if not usable.any():
+        return []
     weights = np.where(usable, sim, 0.0)
     rows, cols = linear_sum_assignment(-weights)
     return [
         (int(g), int(p), float(sim[g, p])) for g, p in zip(rows, cols, strict=True) if usable[g, p]
     ]
+
+
+def match(
+    kind: str,
+    preds: list[Any],
+    golds: list[Any],
+    threshold: float = MATCH_THRESHOLD,
+    mode: MatchMode = MatchMode.LENIENT,
+) -> list[tuple[int, int, float]]:
+    """One-to-one (gold index, pred index, similarity) pairs that count as matches."""
+    _check_kind(kind)
+    return _match_prepared(kind, _prepare(preds), _prepare(golds), threshold, mode)
 
 
 def _label(kind: str, rec: Any) -> str:
@@ -227,12 +433,13 @@ def _view(kind: str, rec: Any) -> dict[str, Any]:
     return {
         "label": _label(kind, rec),
         "evidence": rec.evidence,
-        "span": list(rec.span) if rec.span is not None else None,
+        "span": rec.span,
         "grounding": rec.grounding.value,
     }
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall, F1 with the empty-denominator rules of the module docstring."""
     empty = 1.0 if tp + fp + fn == 0 else 0.0
     precision = tp / (tp + fp) if tp + fp else empty
     recall = tp / (tp + fn) if tp + fn else empty
@@ -240,38 +447,50 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def _score_type(kind: str, preds: list[Any], golds: list[Any], threshold: float) -> dict[str, Any]:
-    pairs = match(kind, preds, golds, threshold)
+def counts(tp: int, fp: int, fn: int) -> Counts:
+    precision, recall, f1 = prf(tp, fp, fn)
+    return Counts(precision=precision, recall=recall, f1=f1, tp=tp, fp=fp, fn=fn)
+
+
+def _score_type(
+    kind: str,
+    preds: list[Prepared],
+    golds: list[Prepared],
+    threshold: float,
+    mode: MatchMode,
+) -> TypeScore:
+    # the report's parts are built from validated records: model_construct skips revalidation
+    pairs = _match_prepared(kind, preds, golds, threshold, mode)
     paired_gold = {g for g, _, _ in pairs}
     paired_pred = {p for _, p, _ in pairs}
     tp, fp, fn = len(pairs), len(preds) - len(pairs), len(golds) - len(pairs)
-    return {
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "f1": _prf(tp, fp, fn)[2],
-        "pairs": [
-            {
-                "gold_index": g,
-                "pred_index": p,
-                "similarity": round(s, 6),
-                "fields": field_agreement(kind, preds[p], golds[g]),
-                "gold": _view(kind, golds[g]),
-                "pred": _view(kind, preds[p]),
-            }
+    return TypeScore.model_construct(
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        f1=prf(tp, fp, fn)[2],
+        pairs=[
+            Pair.model_construct(
+                gold_index=g,
+                pred_index=p,
+                similarity=round(s, 6),
+                fields=_fields(kind, preds[p], golds[g]),
+                gold=RecordView.model_construct(**_view(kind, golds[g].rec)),
+                pred=RecordView.model_construct(**_view(kind, preds[p].rec)),
+            )
             for g, p, s in sorted(pairs)
         ],
-        "missed": [
-            {"gold_index": i, **_view(kind, rec)}
-            for i, rec in enumerate(golds)
+        missed=[
+            MissedRecord.model_construct(gold_index=i, **_view(kind, r.rec))
+            for i, r in enumerate(golds)
             if i not in paired_gold
         ],
-        "spurious": [
-            {"pred_index": i, **_view(kind, rec)}
-            for i, rec in enumerate(preds)
+        spurious=[
+            SpuriousRecord.model_construct(pred_index=i, **_view(kind, r.rec))
+            for i, r in enumerate(preds)
             if i not in paired_pred
         ],
-    }
+    )
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -281,174 +500,252 @@ def _rate(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+#: called once per gold article with its prediction (None when missing): task metrics listen
+ArticleObserver = Callable[[records.ArticleResult | None, records.GoldArticle], None]
+
+
+@dataclass
+class _Totals:
+    """What the summary needs of the predictions, summed as they stream by."""
+
+    predicted: int = 0
+    valid: int = 0
+    requests: int = 0
+    cached: int = 0
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+    cost: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    models: set[str] = field(default_factory=set)
+    prompts: set[str] = field(default_factory=set)
+
+    def add(self, pred: records.ArticleResult) -> None:
+        u = pred.usage
+        self.predicted += 1
+        self.valid += pred.error is None
+        self.requests += u.requests
+        self.cached += u.cached
+        self.prompt += u.prompt_tokens
+        self.completion += u.completion_tokens
+        self.total += u.total_tokens
+        self.cost += u.cost_usd
+        self.latencies.append(u.latency_s)
+        self.models.add(pred.model)
+        if pred.prompt_version:
+            self.prompts.add(pred.prompt_version)
+
+
+class _Scorer:
+    """Scores one gold article at a time, so predictions can stream from a file."""
+
+    def __init__(
+        self,
+        gold: Mapping[str, records.GoldArticle],
+        threshold: float,
+        mode: MatchMode,
+        kinds: list[Kind],
+        observers: Sequence[ArticleObserver],
+    ) -> None:
+        self.gold, self.threshold, self.mode, self.kinds = gold, threshold, mode, kinds
+        self.other = MatchMode.STRICT if mode == MatchMode.LENIENT else MatchMode.LENIENT
+        self.observers = observers
+        self.articles: dict[str, ArticleScore] = {}
+        self.errors: Counter[str] = Counter()
+        self.field_hits = {kind: Counter[str]() for kind in kinds}
+        self.other_counts = {kind: [0, 0, 0] for kind in kinds}
+        self.predicted_records = {kind: 0 for kind in kinds}
+        self.grounded_records = {kind: 0 for kind in kinds}
+        self.totals = _Totals()
+
+    def add(self, article_id: str, pred: records.ArticleResult | None) -> None:
+        gold_article = self.gold[article_id]
+        entry = ArticleScore()
+        if pred is None:
+            self.errors[MISSING_PREDICTION] += 1
+            entry.error = records.ArticleError(
+                kind=MISSING_PREDICTION, message="no prediction for this gold article"
+            )
+        else:
+            self.totals.add(pred)
+            if pred.error is not None:
+                self.errors[pred.error.kind] += 1
+            entry.error = pred.error
+        for kind in self.kinds:
+            predicted = getattr(pred, kind) if pred else []
+            preds, golds = _prepare(predicted), _prepare(getattr(gold_article, kind))
+            result = _score_type(kind, preds, golds, self.threshold, self.mode)
+            setattr(entry, kind, result)
+            for pair in result.pairs:
+                self.field_hits[kind].update(name for name, ok in pair.fields.items() if ok)
+            n = len(_match_prepared(kind, preds, golds, self.threshold, self.other))
+            tally = self.other_counts[kind]
+            tally[0] += n
+            tally[1] += len(preds) - n
+            tally[2] += len(golds) - n
+            self.predicted_records[kind] += len(predicted)
+            self.grounded_records[kind] += sum(
+                r.grounding != records.Grounding.NOT_FOUND for r in predicted
+            )
+        for observe in self.observers:
+            observe(pred, gold_article)
+        self.articles[article_id] = entry
+
+    def by_type(self) -> dict[Kind, TypeMetrics]:
+        out: dict[Kind, TypeMetrics] = {}
+        for kind in self.kinds:
+            results = [getattr(self.articles[a], kind) for a in sorted(self.articles)]
+            tp = sum(r.tp for r in results)
+            fp = sum(r.fp for r in results)
+            fn = sum(r.fn for r in results)
+            out[kind] = TypeMetrics(
+                **counts(tp, fp, fn).model_dump(),
+                macro_f1=float(np.mean([r.f1 for r in results])),
+                grounding_rate=_rate(self.grounded_records[kind], self.predicted_records[kind]),
+                fields={name: _rate(self.field_hits[kind][name], tp) for name in FIELDS[kind]},
+            )
+        return out
+
+    def summary(self) -> Summary:
+        t = self.totals
+        return Summary(
+            articles=len(self.gold),
+            predicted_articles=t.predicted,
+            valid_output_rate=t.valid / len(self.gold),
+            grounding_rate=_rate(
+                sum(self.grounded_records.values()), sum(self.predicted_records.values())
+            ),
+            errors=dict(sorted(self.errors.items())),
+            requests=t.requests,
+            cached_share=_rate(t.cached, t.requests),
+            tokens=Tokens(prompt=t.prompt, completion=t.completion, total=t.total),
+            cost_usd=t.cost,
+            latency_s=Latency(
+                sum=sum(t.latencies),
+                p50=float(np.percentile(t.latencies, 50)) if t.latencies else None,
+                p95=float(np.percentile(t.latencies, 95)) if t.latencies else None,
+            ),
+        )
+
+
 def score(
-    predictions: list[records.ArticleResult],
-    gold: dict[str, records.GoldArticle],
+    predictions: Iterable[records.ArticleResult],
+    gold: Mapping[str, records.GoldArticle],
     *,
     threshold: float = MATCH_THRESHOLD,
-) -> dict[str, Any]:
-    """The JSON-able report: summary, by_type, per-article details and meta."""
+    mode: MatchMode = MatchMode.LENIENT,
+    types: Sequence[Kind] = KINDS,
+    observers: Sequence[ArticleObserver] = (),
+) -> Report:
+    """The report: `by_type` and `articles` in `mode`, both modes' counts in `modes`.
+
+    Only the record types in `types` are scored: a suite whose benchmark labels only claims
+    does not count the events and figures a model finds as false positives. `predictions` may
+    be a stream (`iter_predictions`): each is scored when it arrives and then let go.
+    """
     if not gold:
         raise errors.GoldError("no gold articles to score against; point --gold at evals/gold")
-    by_id: dict[str, records.ArticleResult] = {}
+    kinds = [k for k in KINDS if k in types]
+    if not kinds:
+        raise errors.UsageError(f"no record type to score; pick from {', '.join(KINDS)}")
+    scorer = _Scorer(gold, threshold, mode, kinds, observers)
+    seen: set[str] = set()
+    unscored: list[str] = []
     for pred in predictions:
-        if pred.article_id in by_id:
+        if pred.article_id in seen:
             raise errors.InputError(
                 f"article {pred.article_id!r} appears more than once in the predictions; "
                 "keep one line per article"
             )
-        by_id[pred.article_id] = pred
-
-    articles: dict[str, Any] = {}
-    error_counts: Counter[str] = Counter()
-    field_hits = {kind: Counter[str]() for kind in KINDS}
-    per_article_f1: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    scored: list[records.ArticleResult] = []
-    for article_id in sorted(gold):
-        gold_article = gold[article_id]
-        pred = by_id.get(article_id)
-        entry: dict[str, Any] = {}
-        if pred is None:
-            error_counts[MISSING_PREDICTION] += 1
-            entry["error"] = {
-                "kind": MISSING_PREDICTION,
-                "message": "no prediction for this gold article",
-            }
+        seen.add(pred.article_id)
+        if pred.article_id in gold:
+            scorer.add(pred.article_id, pred)
         else:
-            scored.append(pred)
-            if pred.error is not None:
-                error_counts[pred.error.kind] += 1
-            entry["error"] = pred.error.model_dump() if pred.error else None
-        for kind in KINDS:
-            result = _score_type(
-                kind, getattr(pred, kind) if pred else [], getattr(gold_article, kind), threshold
-            )
-            entry[kind] = result
-            per_article_f1[kind].append(result["f1"])
-            for pair in result["pairs"]:
-                field_hits[kind].update(name for name, ok in pair["fields"].items() if ok)
-        articles[article_id] = entry
-
-    by_type: dict[str, Any] = {}
-    for kind in KINDS:
-        tp = sum(a[kind]["tp"] for a in articles.values())
-        fp = sum(a[kind]["fp"] for a in articles.values())
-        fn = sum(a[kind]["fn"] for a in articles.values())
-        precision, recall, f1 = _prf(tp, fp, fn)
-        predicted = [r for p in scored for r in getattr(p, kind)]
-        grounded = sum(r.grounding != records.Grounding.NOT_FOUND for r in predicted)
-        by_type[kind] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "macro_f1": float(np.mean(per_article_f1[kind])),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "grounding_rate": _rate(grounded, len(predicted)),
-            "fields": {name: _rate(field_hits[kind][name], tp) for name in FIELDS[kind]},
-        }
-
-    all_predicted = [r for p in scored for kind in KINDS for r in getattr(p, kind)]
-    grounded_all = sum(r.grounding != records.Grounding.NOT_FOUND for r in all_predicted)
-    latencies = [p.usage.latency_s for p in scored]
-    requests = sum(p.usage.requests for p in scored)
-    summary = {
-        "articles": len(gold),
-        "predicted_articles": len(scored),
-        "valid_output_rate": sum(p.error is None for p in scored) / len(gold),
-        "grounding_rate": _rate(grounded_all, len(all_predicted)),
-        "errors": dict(sorted(error_counts.items())),
-        "requests": requests,
-        "cached_share": _rate(sum(p.usage.cached for p in scored), requests),
-        "tokens": {
-            "prompt": sum(p.usage.prompt_tokens for p in scored),
-            "completion": sum(p.usage.completion_tokens for p in scored),
-            "total": sum(p.usage.total_tokens for p in scored),
-        },
-        "cost_usd": sum(p.usage.cost_usd for p in scored),
-        "latency_s": {
-            "sum": sum(latencies),
-            "p50": float(np.percentile(latencies, 50)) if latencies else None,
-            "p95": float(np.percentile(latencies, 95)) if latencies else None,
-        },
+            unscored.append(pred.article_id)
+    missing = sorted(set(gold) - seen)
+    for article_id in missing:
+        scorer.add(article_id, None)
+    by_type = scorer.by_type()
+    modes = {
+        mode: {kind: counts(m.tp, m.fp, m.fn) for kind, m in by_type.items()},
+        scorer.other: {kind: counts(*scorer.other_counts[kind]) for kind in kinds},
     }
-    meta = {
-        "scorer_version": SCORER_VERSION,
-        "threshold": threshold,
-        "weights": {"claims": CLAIM_WEIGHTS, "figures": FIGURE_WEIGHTS},
-        "value_tolerance": {"relative": VALUE_REL_TOL, "absolute": VALUE_ABS_TOL},
-        "models": sorted({p.model for p in scored}),
-        "prompt_versions": sorted({p.prompt_version for p in scored if p.prompt_version}),
-        "missing_predictions": sorted(set(gold) - set(by_id)),
-        "unscored_predictions": sorted(set(by_id) - set(gold)),
-    }
-    return {"summary": summary, "by_type": by_type, "articles": articles, "meta": meta}
+    meta = Meta(
+        scorer_version=SCORER_VERSION,
+        threshold=threshold,
+        weights={"claims": CLAIM_WEIGHTS, "figures": FIGURE_WEIGHTS},
+        value_tolerance={"relative": VALUE_REL_TOL, "absolute": VALUE_ABS_TOL},
+        models=sorted(scorer.totals.models),
+        prompt_versions=sorted(scorer.totals.prompts),
+        missing_predictions=missing,
+        unscored_predictions=sorted(unscored),
+        matching=mode,
+        types=kinds,
+    )
+    articles = {a: scorer.articles[a] for a in sorted(scorer.articles)}
+    return Report(
+        summary=scorer.summary(), by_type=by_type, articles=articles, meta=meta, modes=modes
+    )
 
 
 # --- loading -------------------------------------------------------------------------------
 
 
-def load_predictions(path: str | Path) -> list[records.ArticleResult]:
-    """Read a predictions JSONL file (one ArticleResult a line; blank lines are skipped)."""
+def iter_predictions(path: str | Path) -> Iterator[records.ArticleResult]:
+    """Stream a predictions JSONL file (one ArticleResult a line; blank lines are skipped)."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        f = path.open(encoding="utf-8")
     except FileNotFoundError as exc:
         raise errors.InputError(
             f"predictions file {path} does not exist; run `extractor` first"
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise errors.InputError(f"cannot read predictions file {path}: {exc}") from exc
-    results: list[records.ArticleResult] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    with f:
+        number = 0
         try:
-            results.append(records.ArticleResult.model_validate_json(line))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = f" at {'.'.join(map(str, first['loc']))}" if first["loc"] else ""
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield _prediction(path, number, line)
+        except UnicodeDecodeError as exc:
             raise errors.InputError(
-                f"{path}:{number} is not an ArticleResult line: {first['msg']}{where} "
-                f"({exc.error_count()} problem(s)); fix or regenerate the predictions file"
+                f"cannot read predictions file {path} after line {number}: {exc}"
             ) from exc
-    return results
 
 
-def load_gold(directory: str | Path) -> dict[str, records.GoldArticle]:
-    """Read every `<article_id>.json` gold file of a directory, validated by the schema."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise errors.GoldError(f"gold directory {directory} does not exist or is not a folder")
-    gold: dict[str, records.GoldArticle] = {}
-    for path in sorted(directory.glob("*.json")):
-        try:
-            article = records.GoldArticle.model_validate_json(path.read_text(encoding="utf-8"))
-        except (ValidationError, UnicodeDecodeError) as exc:
-            raise errors.GoldError(
-                f"gold file {path} does not validate: {exc}; fix it against schemas/"
-            ) from exc
-        if article.article_id != path.stem:
-            raise errors.GoldError(
-                f"gold file {path} holds article_id {article.article_id!r}; "
-                f"rename the file to {article.article_id}.json or fix the id"
-            )
-        gold[article.article_id] = article
-    if not gold:
-        raise errors.GoldError(f"no gold files (*.json) in {directory}")
-    return gold
+def _prediction(path: Path, number: int, line: str) -> records.ArticleResult:
+    try:
+        return records.ArticleResult.model_validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = f" at {'.'.join(map(str, first['loc']))}" if first["loc"] else ""
+        raise errors.InputError(
+            f"{path}:{number} is not an ArticleResult line: {first['msg']}{where} "
+            f"({exc.error_count()} problem(s)); fix or regenerate the predictions file"
+        ) from exc
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
-    """Read a report written by `score` (for compare)."""
+def load_predictions(path: str | Path) -> list[records.ArticleResult]:
+    """Read a whole predictions JSONL file (see `iter_predictions`)."""
+    return list(iter_predictions(path))
+
+
+def load_report(path: str | Path) -> Report:
+    """Read a report written by `score` (for compare); older reports load too."""
     path = Path(path)
     try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise errors.UsageError(f"report {path} does not exist") from exc
-    except (OSError, ValueError) as exc:
-        raise errors.UsageError(f"report {path} is not a JSON report: {exc}") from exc
-    if not isinstance(report, dict) or not isinstance(report.get("by_type"), dict):
-        raise errors.UsageError(f"report {path} has no by_type section; was it written by score?")
-    return report
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.UsageError(f"cannot read report {path}: {exc}") from exc
+    try:
+        return Report.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "top level"
+        raise errors.UsageError(
+            f"report {path} is not an eval report ({first['msg']} at {where}); "
+            "was it written by score?"
+        ) from exc

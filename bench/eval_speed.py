@@ -1,0 +1,107 @@
+"""What `extractor eval score` costs for many articles: CPU and peak memory, 2 vs N articles.
+
+Usage: python bench/eval_speed.py [-n 1000]
+
+Builds N gold articles (copies of the two seed gold files under new ids, each with its article
+text) and N predictions (the offline baseline's answers for the seeds, under the same ids),
+then runs `extractor eval score` in a child process for 2 and for N articles and prints their
+CPU time (user + system) and peak RSS side by side. Targets: N articles cost at most 1 s of CPU
+more than 2, and peak memory stays under 200 MB. Exit status 0 when both hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from extractor.articles import load_article
+from extractor.engine import Extractor, Options
+from extractor.records import ArticleResult, GoldArticle
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "evals" / "gold"
+MAX_EXTRA_CPU_S = 1.0
+MAX_RSS_MB = 200.0
+
+
+async def _baseline(paths: list[Path]) -> list[ArticleResult]:
+    async with Extractor(Options(model="baseline")) as ex:
+        return [await ex.run_article(load_article(p)) for p in paths]
+
+
+def build(folder: Path, n: int, preds: list[ArticleResult]) -> Path:
+    """N copies of the seed gold (texts included) and N prediction lines; the predictions file."""
+    golds = [GoldArticle.model_validate_json(p.read_text("utf-8")) for p in sorted(GOLD.glob("*"))]
+    (folder / "evals" / "gold").mkdir(parents=True)
+    (folder / "articles").mkdir()
+    lines = []
+    for i in range(n):
+        gold, pred = golds[i % len(golds)], preds[i % len(preds)]
+        article_id = f"{gold.article_id}-{i:05d}"
+        shutil.copyfile(ROOT / gold.source, folder / "articles" / f"{article_id}.txt")
+        copy = gold.model_copy(
+            update={"article_id": article_id, "source": f"articles/{article_id}.txt"}
+        )
+        (folder / "evals" / "gold" / f"{article_id}.json").write_text(
+            json.dumps(copy.model_dump(mode="json"), ensure_ascii=False), encoding="utf-8"
+        )
+        lines.append(pred.model_copy(update={"article_id": article_id}).model_dump_json())
+    path = folder / "predictions.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def score_cost(folder: Path, predictions: Path) -> tuple[float, float]:
+    """(CPU seconds, peak RSS in MB) of one `extractor eval score` child process."""
+    code = "import sys; from extractor.cli import main; sys.argv[0] = 'extractor'; main()"
+    args = ["eval", "score", str(predictions), "--gold", str(folder / "evals" / "gold")]
+    args += ["--report", str(folder / "report.json")]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"eval score failed with exit {proc.returncode}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=1000, help="articles in the large run")
+    args = ap.parse_args()
+    seeds = [
+        ROOT / g.source
+        for g in (
+            GoldArticle.model_validate_json(p.read_text("utf-8")) for p in sorted(GOLD.glob("*"))
+        )
+    ]
+    preds = asyncio.run(_baseline(seeds))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (2, args.n):
+            folder = Path(tmp) / f"n{n}"
+            predictions = build(folder, n, preds)
+            cpu, rss = score_cost(folder, predictions)
+            size = (folder / "report.json").stat().st_size / 1e6
+            rows.append((n, cpu, rss, size))
+    print(f"{'articles':>8} {'CPU s':>8} {'peak RSS MB':>12} {'report MB':>10}")
+    for n, cpu, rss, size in rows:
+        print(f"{n:>8} {cpu:>8.2f} {rss:>12.1f} {size:>10.2f}")
+    extra = rows[1][1] - rows[0][1]
+    peak = max(r[2] for r in rows)
+    print(
+        f"extra CPU for {args.n} articles: {extra:.2f} s (target ≤ {MAX_EXTRA_CPU_S:.1f} s); "
+        f"peak RSS {peak:.0f} MB (target < {MAX_RSS_MB:.0f} MB)"
+    )
+    return 0 if extra <= MAX_EXTRA_CPU_S and peak < MAX_RSS_MB else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The eval report as typed data: what `scoring.score` builds and every renderer reads.
+
+The JSON written by `--report` is `Report.model_dump_json`; reading it back
+(`Report.model_validate_json`) also accepts reports written before the typed report existed:
+every field added since then has a default (`modes`, `task`, `meta.matching`, `meta.types`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from enum import StrEnum
+from typing import Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractor.records import ArticleError
+
+Kind = Literal["events", "claims", "figures"]
+KINDS: tuple[Kind, ...] = ("events", "claims", "figures")
+
+
+class MatchMode(StrEnum):
+    """How strictly a prediction must agree with a gold record to count (see evals/README.md)."""
+
+    LENIENT = "lenient"
+    STRICT = "strict"
+
+
+class _Model(BaseModel):
+    # reports from older scorer versions may carry keys we no longer write
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- one article -------------------------------------------------------------------------------
+
+
+class RecordView(_Model):
+    """What a person needs to see of a record: its label, its quote and where it sits."""
+
+    label: str
+    evidence: str
+    span: tuple[int, int] | None
+    grounding: str
+
+
+class _GoldIndexed(_Model):
+    gold_index: int
+
+
+class _PredIndexed(_Model):
+    pred_index: int
+
+
+class MissedRecord(RecordView, _GoldIndexed):
+    """A gold record no prediction matched (false negative)."""
+
+
+class SpuriousRecord(RecordView, _PredIndexed):
+    """A predicted record that matched no gold record (false positive)."""
+
+
+class Pair(_Model):
+    gold_index: int
+    pred_index: int
+    similarity: float
+    fields: dict[str, bool] = Field(description="per-field agreement of the matched pair")
+    gold: RecordView
+    pred: RecordView
+
+
+class TypeScore(_Model):
+    """One record type in one article: counts, and the records behind them."""
+
+    tp: int
+    fp: int
+    fn: int
+    f1: float
+    pairs: list[Pair] = Field(default_factory=list)
+    missed: list[MissedRecord] = Field(default_factory=list)
+    spurious: list[SpuriousRecord] = Field(default_factory=list)
+
+
+class ArticleScore(_Model):
+    error: ArticleError | None = None
+    events: TypeScore | None = None
+    claims: TypeScore | None = None
+    figures: TypeScore | None = None
+
+    def by_kind(self) -> dict[Kind, TypeScore]:
+        """The scored record types, in report order (a suite may score only some)."""
+        out: dict[Kind, TypeScore] = {}
+        for kind in KINDS:
+            score = getattr(self, kind)
+            if score is not None:
+                out[kind] = score
+        return out
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+class Counts(_Model):
+    """Micro precision, recall and F1 with the counts they come from."""
+
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+
+
+class TypeMetrics(Counts):
+    """One record type over the run, in the report's matching mode."""
+
+    macro_f1: float
+    grounding_rate: float | None
+    fields: dict[str, float | None] = Field(
+        default_factory=dict, description="accuracy of each field over the matched pairs"
+    )
+
+
+class Tokens(_Model):
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+
+
+class Latency(_Model):
+    sum: float = 0.0
+    p50: float | None = None
+    p95: float | None = None
+
+
+class Summary(_Model):
+    articles: int
+    predicted_articles: int
+    valid_output_rate: float
+    grounding_rate: float | None
+    errors: dict[str, int] = Field(default_factory=dict)
+    requests: int = 0
+    cached_share: float | None = None
+    tokens: Tokens = Field(default_factory=Tokens)
+    cost_usd: float = 0.0
+    latency_s: Latency = Field(default_factory=Latency)
+
+
+class TaskMetric(_Model):
+    """A benchmark's own headline metric, computed by our code from the same predictions."""
+
+    name: str = Field(description="e.g. 'cue_overlap', 'quantity_overlap', 'event_type'")
+    description: str
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+    values_right: float | None = Field(
+        default=None, description="share of matched figures whose value equals gold's"
+    )
+
+
+class Meta(_Model):
+    scorer_version: str
+    threshold: float
+    weights: dict[str, dict[str, float]] = Field(default_factory=dict)
+    value_tolerance: dict[str, float] = Field(default_factory=dict)
+    models: list[str] = Field(default_factory=list)
+    prompt_versions: list[str] = Field(default_factory=list)
+    missing_predictions: list[str] = Field(default_factory=list)
+    unscored_predictions: list[str] = Field(default_factory=list)
+    matching: MatchMode = MatchMode.LENIENT
+    types: list[Kind] = Field(default_factory=lambda: list(KINDS))
+    suite: str | None = None
+    model: str | None = None
+
+
+def _indented(data: object, level: int) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + " " * level)
+
+
+class Report(_Model):
+    """The whole report. `by_type` and `articles` follow `meta.matching`; `modes` holds the
+    per-type counts of both matching modes side by side."""
+
+    summary: Summary
+    by_type: dict[Kind, TypeMetrics]
+    articles: dict[str, ArticleScore]
+    meta: Meta
+    modes: dict[MatchMode, dict[Kind, Counts]] = Field(default_factory=dict)
+    task: list[TaskMetric] = Field(default_factory=list)
+    vs_baseline: VersusBaseline | None = Field(
+        default=None, description="this run (B) against the offline baseline (A) on the same suite"
+    )
+
+    def to_json(self) -> str:
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """The report as indented JSON, written article by article: a report of thousands of
+        articles never exists as one string or one dict in memory."""
+        names = [n for n in type(self).model_fields if n != "articles"]
+        names.insert(names.index("meta"), "articles")
+        out.write("{")
+        for i, name in enumerate(names):
+            out.write("," if i else "")
+            out.write(f"\n  {json.dumps(name)}: ")
+            if name != "articles":
+                data = self.model_dump(mode="json", include={name})[name]
+                out.write(_indented(data, 2))
+                continue
+            out.write("{")
+            for j, (article_id, article) in enumerate(self.articles.items()):
+                out.write("," if j else "")
+                out.write(f"\n    {json.dumps(article_id, ensure_ascii=False)}: ")
+                out.write(article.model_dump_json(indent=2).replace("\n", "\n    "))
+            out.write("\n  }" if self.articles else "}")
+        out.write("\n}\n")
+
+
+# --- comparing two runs ----------------------------------------------------------------------
+
+
+class Delta(_Model):
+    a: float | None
+    b: float | None
+    delta: float | None
+
+    @classmethod
+    def of(cls, a: float | None, b: float | None) -> Delta:
+        return cls(a=a, b=b, delta=None if a is None or b is None else b - a)
+
+
+class TypeDelta(_Model):
+    precision: Delta
+    recall: Delta
+    f1: Delta
+    macro_f1: Delta
+    tp: Delta
+    fp: Delta
+    fn: Delta
+    strict_f1: Delta | None = None
+    fields: dict[str, Delta] = Field(default_factory=dict)
+
+
+class RecordRef(_Model):
+    index: int | None
+    label: str
+    evidence: str
+
+
+class FieldChange(RecordRef):
+    field: str
+    a: bool
+    b: bool
+
+
+class Changes(_Model):
+    """One article and record type: the gold records and spurious records that changed."""
+
+    gained: list[RecordRef] = Field(default_factory=list)
+    lost: list[RecordRef] = Field(default_factory=list)
+    spurious_added: list[RecordRef] = Field(default_factory=list)
+    spurious_removed: list[RecordRef] = Field(default_factory=list)
+    fields_changed: list[FieldChange] = Field(default_factory=list)
+
+    def any(self) -> bool:
+        return bool(
+            self.gained
+            or self.lost
+            or self.spurious_added
+            or self.spurious_removed
+            or self.fields_changed
+        )
+
+
+class Comparison(_Model):
+    """Deltas B − A per type, field and run number, and the records that changed."""
+
+    by_type: dict[Kind, TypeDelta]
+    summary: dict[str, Delta]
+    task: dict[str, Delta] = Field(default_factory=dict)
+    articles: dict[str, dict[Kind, Changes]] = Field(default_factory=dict)
+    only_in_a: list[str] = Field(default_factory=list)
+    only_in_b: list[str] = Field(default_factory=list)
+    regressions: list[str] = Field(default_factory=list)
+    meta_a: Meta | None = None
+    meta_b: Meta | None = None
+
+
+class VersusBaseline(_Model):
+    """How a model's run compares with the offline baseline's run on the same articles."""
+
+    baseline: Meta
+    by_type: dict[Kind, TypeDelta]
+    task: dict[str, Delta] = Field(default_factory=dict)
+    regressions: list[str] = Field(default_factory=list)
+
+
+Report.model_rebuild()
