@@ -48,7 +48,6 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from rapidfuzz import fuzz, process
-from scipy.optimize import linear_sum_assignment
 
 from extractor import errors, records, textnorm
 from extractor.eval.gold import load_gold as load_gold
@@ -402,11 +401,16 @@ def _match_prepared(
     usable = (sim >= bar) & (sim > 0.0)
     if not usable.any():
         return []
-    weights = np.where(usable, sim, 0.0)
+    return [(g, p, float(sim[g, p])) for g, p in assign(np.where(usable, sim, 0.0), usable)]
+
+
+def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
+    """The one-to-one (row, column) pairing of largest total weight, usable pairs only
+    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay)."""
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(-weights)
-    return [
-        (int(g), int(p), float(sim[g, p])) for g, p in zip(rows, cols, strict=True) if usable[g, p]
-    ]
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if usable[r, c]]
 
 
 def match(

@@ -24,12 +24,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from extractor import errors, records
 from extractor.eval import scoring
 from extractor.eval.report import Kind, MatchMode, Report, TaskMetric
-from extractor.eval.scoring import prf, values_equal
+from extractor.eval.scoring import assign, prf, values_equal
 
 Range = tuple[int, int]
 
@@ -77,8 +76,7 @@ def _one_to_one(preds: list[list[Range]], golds: list[list[Range]]) -> list[tupl
         return []
     # maximise the number of pairs first, then the overlap (a pair's weight is 1 + share)
     weights = np.where(sizes > 0, 1.0 + sizes / (sizes.max() + 1.0), 0.0)
-    rows, cols = linear_sum_assignment(-weights)
-    return [(int(g), int(p)) for g, p in zip(rows, cols, strict=True) if sizes[g, p] > 0]
+    return assign(weights, sizes > 0)
 
 
 # --- per article: (tp, fp, fn, values right) -------------------------------------------------
