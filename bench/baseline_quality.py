@@ -66,9 +66,10 @@ def run(text: str, language: str) -> ArticleExtraction:
     return extract(text, model="baseline", language=language)
 
 
-def _word_spans(evidence: str, word: str) -> tuple[int, int] | None:
-    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", evidence, re.IGNORECASE)
-    return m.span() if m else None
+def _word_spans(evidence: str, word: str, k: int = 0) -> tuple[int, int] | None:
+    """The k-th whole-word occurrence of `word` (the first when there are fewer)."""
+    hits = list(re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", evidence, re.IGNORECASE))
+    return hits[min(k, len(hits) - 1)].span() if hits else None
 
 
 # --- SpkAtt-2023 news: claims ---------------------------------------------------------------
@@ -95,12 +96,14 @@ def claims(peers: Path, k: int) -> Score:
         sc.n_gold += len(gold)
         used: set[int] = set()
         result = run(text, "de")
+        nth: dict[tuple[object, str], int] = {}  # the k-th claim with one cue word takes the k-th
         for c in result.claims:
             sc.n_pred += 1
             toks: set[str] = set()
             a0 = c.span[0] if c.span else 0
             for word in c.cue.split():
-                hit = _word_spans(c.evidence, word)
+                k = nth[(c.span, word.lower())] = nth.get((c.span, word.lower()), -1) + 1
+                hit = _word_spans(c.evidence, word, k)
                 if hit:
                     s, e = a0 + hit[0], a0 + hit[1]
                     toks |= {t for ts, te, t in tok_at if ts < e and s < te}

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from extractor import numbers
 
 
+#: one letter, or a combining mark (NFD text writes "ü" as "u" + U+0308)
+LETTER = r"[^\W\d_]|[\u0300-\u036f]"
+
+
 def wordset(words: str) -> frozenset[str]:
     """A set of words written as one space-separated string (easier to read and extend)."""
     return frozenset(words.split())
