@@ -35,6 +35,9 @@ _HYPOTHETICAL = {
         re.IGNORECASE,
     ),
 }
+#: categories a negation or condition belongs to ("will not accept", "unless"): the filter
+#: for hypothetical clauses does not apply to them
+_NEGATIVE = frozenset({EventType.REJECT, EventType.THREATEN})
 _AUX = re.compile(
     r"\b(hat|haben|hatte|hatten|ist|sind|war|waren|soll|sollen|sollte|sollten|has|have|had)\b"
 )
@@ -184,7 +187,9 @@ def _hits(s: str, triggers: list[_Trigger], lang: str) -> list[_Hit]:
                 continue
             if trig.context and not trig.context.search(s[c0:c1]):
                 continue
-            if _HYPOTHETICAL["en" if lang == "en" else "de"].search(s[c0:c1]):
+            if trig.category not in _NEGATIVE and _HYPOTHETICAL[
+                "en" if lang == "en" else "de"
+            ].search(s[c0:c1]):
                 continue
             hits.append(_Hit(trig, m.start(), end, clause))
     # a noun after another category's verb in the same clause is its object ("forderte
@@ -202,6 +207,11 @@ def _hits(s: str, triggers: list[_Trigger], lang: str) -> list[_Hit]:
         if not governed:
             kept.append(h)
     kept.sort(key=lambda h: h.start)
+    if lang == "en" and kept:
+        # English triggers are not marked as nouns or verbs: the first event word of a sentence
+        # governs the rest ("rejected an offer for talks", "threatened to launch an
+        # offensive"), as the German noun rule does above
+        kept = [h for h in kept if h.trigger.category == kept[0].trigger.category]
     out: list[_Hit] = []
     done: set[tuple[EventType, tuple[int, int]]] = set()
     for h in kept:
