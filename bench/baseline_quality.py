@@ -125,29 +125,30 @@ def claims(peers: Path, k: int) -> Score:
 
 # --- MeasEval: figures ----------------------------------------------------------------------
 
-_NUM = re.compile(r"[-−–]?\s?\d+(?:[.,]\d+)*(?:\s?[×x]\s?10\s?[-−–]?\s?\d+)?")
+_NUM = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)*(?:\s?[×x]\s?10\s?[-−]?\d+)?")
 
 
-def _gold_value(s: str) -> float | None:
-    """Plain reading of the first number in a gold quantity text (independent of our parser)."""
-    m = _NUM.search(s.replace("\u2009", " "))
-    if not m:
+def _gold_values(s: str) -> list[float]:
+    """Plain reading of every number in a gold quantity text (independent of our parser): a
+    list or range ("0, 1000 and 2000 ppm", "66% to 88%") has several right values."""
+    out: list[float] = []
+    for m in _NUM.finditer(s.replace("\u2009", " ")):
+        t = re.sub(r"\s", "", m.group()).replace("−", "-").replace("–", "-")
+        exp = re.search(r"[×x]10(-?\d+)$", t)
+        if exp:
+            t = t[: exp.start()]
+        try:
+            v = float(t.replace(",", ""))
+        except ValueError:
+            continue
+        out.append(v * 10 ** int(exp.group(1)) if exp else v)
+    if not out:
         for w in re.findall(r"[A-Za-z]+", s):
             try:
-                return float(text2num(w.lower(), "en"))
+                out.append(float(text2num(w.lower(), "en")))
             except ValueError:
                 continue
-        return None
-    t = re.sub(r"\s", "", m.group()).replace("−", "-").replace("–", "-")
-    exp = re.search(r"[×x]10(-?\d+)$", t)
-    if exp:
-        t = t[: exp.start()]
-    t = t.replace(",", "")
-    try:
-        v = float(t)
-    except ValueError:
-        return None
-    return v * 10 ** int(exp.group(1)) if exp else v
+    return out
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -184,7 +185,7 @@ def figures(peers: Path, k: int) -> Score:
             found.update(hits)
             sc.tp_pred += 1
             matched += 1
-            if any(_close(f.value, _gold_value(gold[i][2])) for i in hits):
+            if any(_close(f.value, v) for i in hits for v in _gold_values(gold[i][2])):
                 right += 1
             else:
                 sc.misses.append(f"VALUE {f.value} {f.text!r} gold {gold[hits[0]][2]!r}")
@@ -299,7 +300,8 @@ def _is_cardinal(t: str, text: str, start: int) -> bool:
             return False  # "2." list number or ordinal
     if re.fullmatch(r"0\d+|\d+(?: \d+){2,}", t):
         return False  # phone numbers
-    return True
+    # codes (§5.1: "Artikel 5"): paragraph, article, number, level or house numbers
+    return not re.search(r"(?:§|Abs\.|Art\.|Artikel|Nr\.|Stufe|Platz)\s*$", text[max(0, start - 12) : start])
 
 
 def cardinals(peers: Path, k: int) -> Score:
