@@ -77,7 +77,10 @@ _QUOTE_RE = re.compile(r"„[^„“”\"]+[“”\"]|“[^“”]+”|\"[^\"]+[
 _WORD_RE = re.compile(rf"(?:{tx.LETTER})+(?:-(?:{tx.LETTER})+)*")
 #: nouns whose "nach ..." names a source: "nach Angaben", "nach Polizeiangaben", "nach
 #: Meinung von X", "nach Berichten der X"
-_COMPOUND_REPORT = "angaben|informationen|berichten|aussagen|schätzungen|erkenntnissen|meldungen"
+_COMPOUND_REPORT = (
+    "[Aa]ngaben|[Ii]nformationen|[Bb]erichten|[Aa]ussagen|[Ss]chätzungen|[Ee]rkenntnissen|"
+    "[Mm]eldungen|[Mm]einung"
+)
 _REPORT_NOUN = re.compile(
     rf"(?:[A-ZÄÖÜ][\w-]*?(?:{_COMPOUND_REPORT})|Angaben|Informationen|Berichten|Aussagen|"
     r"Worten|Ansicht|Auffassung|Meinung|Einschätzung|Einschätzungen|Darstellung|Schätzungen|"
@@ -90,6 +93,12 @@ _LEADS = tx.ADVERBS | tx.wordset(
     "über unter nach zu vor neben auf aus an"
 )
 _PERSONAL = tx.wordset("er sie")
+_SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
+#: a bare name, with the lower-case particles names carry ("Heike van Laak")
+_NAME_ONLY = re.compile(
+    r"[A-ZÄÖÜ][\w.'’-]*(?:\s+(?:(?:van|von|de|der|den|da|di|al|el|bin|ibn|le|la|du|dos|del|ter|"
+    r"zu)\s+)?[A-ZÄÖÜ][\w.'’-]*)+"
+)
 
 
 @dataclass(frozen=True)
@@ -175,7 +184,9 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     ):
         phrase = tx.noun_phrase(s, m.end())
         if phrase is None:
-            site = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:de|com|net|org|at|ch)\b").match(s, m.end())
+            site = re.compile(
+                r"[„“\"»«]?\s*([\w-]+(?:\.[\w-]+)*\.(?:de|com|net|org|at|ch))\b\s*[“”\"«»]?"
+            ).match(s, m.end())
             phrase = tx.Phrase(site.start(), site.end(), site.group()) if site else None
         if phrase is None and m.group(1).lower().startswith("according"):
             em = re.compile(r"(?:the\s+)?[\w'’ -]{2,60}?(?=[,.;]|$)").match(s, m.end())
@@ -214,6 +225,7 @@ def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
     for m in re.finditer(r"(?<![\w-])([Nn]ach)\s+", s):
         head = re.compile(
             rf"(?:(?:den|der|dem|des|einer|einem|eines|seinen|ihren|eigenen|eigener|offiziellen|"
+            rf"[A-ZÄÖÜ][\w-]*[^s\W]s(?=\s+(?:Meinung|Ansicht|Auffassung|Angaben|Worten))|"
             rf"amtlichen|behördlichen|ersten|jüngsten|neuesten|übereinstimmenden|"
             rf"[a-zäöüß]+(?:ischen|schen))\s+){{0,2}}({_REPORT_NOUN.pattern})"
             r"(?![\w-])"
@@ -228,7 +240,10 @@ def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
                 source = tx.Phrase(head.start(1), head.start(1) + len(prefix.group(1)),
                                    prefix.group(1))  # fmt: skip
         if source is None and re.search(r"\beigene[nr]?\s", s[m.end() : head.start(1)]):
-            source = _sentence_subject(s)
+            source = _sentence_subject(s) if m.start() > 0 else _subject_after_verb(s, head.end())
+        genitive = re.match(r"([A-ZÄÖÜ][\w-]*)s\s", s[m.end() : head.start(1)])
+        if source is None and genitive:
+            source = tx.Phrase(m.end(), m.end() + len(genitive.group(1)), genitive.group(1))
         if source is None:
             adj = re.match(
                 r"((?:[a-zäöüß]+(?:ischen|schen)|offiziellen|amtlichen|behördlichen)\s+)+",
@@ -248,6 +263,15 @@ def _sentence_subject(s: str) -> tx.Phrase | None:
     if np is None or np.start > 2 or np.text.split()[0].lower() in _LEADS - tx.ARTICLES:
         return None
     return np if re.compile(r"\s+[a-zäöüß]").match(s, np.end) else None
+
+
+def _subject_after_verb(s: str, pos: int) -> tx.Phrase | None:
+    """'Nach eigenen Angaben hat das Unternehmen ...': the subject after the finite verb."""
+    verb = re.compile(r"\s+[a-zäöüß]+(?=\s)").match(s, pos)
+    np = tx.noun_phrase(s, verb.end()) if verb else None
+    if np is None or np.text.split()[0].lower() in _SUBJECT_PRONOUNS or np.start - verb.end() > 2:
+        return None
+    return np
 
 
 def _genitive_after(s: str, pos: int) -> tx.Phrase | None:
@@ -491,7 +515,7 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
         claimant, role = tx.split_role(subject)
         return Source(claimant, role, seg_start, cue.verb_end)
     last_word = seg.split()[-1].strip("\"'„“”»«").lower() if seg else ""
-    if last_word in tx.PRONOUNS or last_word == "man":
+    if last_word in _SUBJECT_PRONOUNS:
         if last_word in _PERSONAL and len(seg.split()) == 1:
             return ctx.resolved(seg_start, cue.verb_end)
         return None  # "„Ich kritisiere …", "nannte man": no source to name
@@ -580,15 +604,21 @@ def _apposed_subject(pre: str, segment: str) -> Source | None:
     appos = app.group("app").strip(" ,")
     relative = appos.split()[0] in _RELATIVE
     np = tx.noun_phrase(appos, 0)
-    if not relative and not tx.ROLE_RE.search(appos) and not (np and np.end == len(appos)):
-        return None
+    name_only = _NAME_ONLY.fullmatch(appos) is not None
+    if not relative and not name_only and not tx.ROLE_RE.search(appos):
+        if not (np and np.end == len(appos)):
+            return None
     subj_seg = app.group("subj")
     subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
     if not tx.is_subject(subj_clause):
         return None
     claimant, pre_role = tx.split_role(tx.clean_name(subj_clause))
+    start = len(subj_seg) - len(subj_clause)
+    if name_only and pre_role is None and subj_clause.split()[0].lower() in tx.ARTICLES:
+        # "Die Sprecherin der Stiftung, Heike van Laak, sagte": the apposition is the name
+        return Source(appos, claimant, start, len(pre))
     role = pre_role if relative else (tx.clean_name(appos) or pre_role)
-    return Source(claimant, role, len(subj_seg) - len(subj_clause), len(pre))
+    return Source(claimant, role, start, len(pre))
 
 
 _PP_AFTER_SUBJECT = re.compile(r"\s+(?:in|aus|von|vom|im|bei|beim|für|an|am|der|des)\s")
