@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from extractor import numbers
 from extractor.analyzers import text as tx
 from extractor.records import Claim, Grounding, Hedging, Speech
 
@@ -141,13 +140,13 @@ def find_claims(text: str, language: str | None = None) -> list[Claim]:
 
 
 def find_claims_with_spans(
-    text: str, language: str | None = None, sentences: list[tx.Sentence] | None = None
+    text: str, language: str | None = None, doc: tx.Document | None = None
 ) -> list[FoundClaim]:
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
+    doc = doc or tx.document(text, language)
     out: list[FoundClaim] = []
     seen: set[tuple[str, str, str]] = set()
-    for sent in tx.sentences(text) if sentences is None else sentences:
-        for found in _sentence_claims(text, sent, lang, out):
+    for sent in doc.sentences:
+        for found in _sentence_claims(text, sent, doc.lang, out):
             c = found.claim
             key = (c.claimant, c.cue.lower(), c.message)
             if key not in seen:

@@ -150,13 +150,16 @@ class _Hit:
     clause: tuple[int, int]
 
 
-def find_events(text: str, language: str | None = None) -> list[Event]:
+def find_events(
+    text: str, language: str | None = None, doc: tx.Document | None = None
+) -> list[Event]:
     """Events from trigger words, one per category and clause; every record grounded."""
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
+    doc = doc or tx.document(text, language)
+    lang = doc.lang
     triggers = _load_triggers().get("en" if lang == "en" else "de", [])
     events: list[Event] = []
     seen: set[tuple[str, str]] = set()
-    for sent in tx.sentences(text):
+    for sent in doc.sentences:
         s = sent.text
         if s.rstrip("\"'“”»« ").endswith("?"):
             continue
@@ -165,7 +168,7 @@ def find_events(text: str, language: str | None = None) -> list[Event]:
             if key in seen:
                 continue
             seen.add(key)
-            events.append(_event(text, sent, hit, lang))
+            events.append(_event(doc, sent, hit))
     return events
 
 
@@ -226,11 +229,14 @@ def _name(phrase: str) -> str:
     return tx.trim(name, 120)
 
 
-def _event(text: str, sent: tx.Sentence, hit: _Hit, lang: str) -> Event:
+def _event(doc: tx.Document, sent: tx.Sentence, hit: _Hit) -> Event:
+    text, lang = doc.text, doc.lang
+    c0, c1 = sent.start + hit.clause[0], sent.start + hit.clause[1]
+    in_clause = [n for n in doc.numbers_in(c0, c1) if n.end <= c1]
     s = sent.text
     actors, recipients = _participants(s, hit, lang)
     location = _location(s[hit.clause[0] : hit.clause[1]]) or _location(s)
-    time_text, date = _time(s, hit.start, hit.clause, lang)
+    time_text, date = _time(s, hit.start, in_clause)
     evidence_end = sent.start + min(len(s), 600)
     return Event(
         event_type=hit.trigger.category,
@@ -240,7 +246,7 @@ def _event(text: str, sent: tx.Sentence, hit: _Hit, lang: str) -> Event:
         location=location,
         time_text=time_text,
         date=date,
-        magnitude=_magnitude(s[hit.clause[0] : hit.clause[1]], hit, lang),
+        magnitude=_magnitude(text, in_clause, c1, hit, lang),
         evidence=text[sent.start : evidence_end],
         span=(sent.start, evidence_end),
         grounding=Grounding.EXACT,
@@ -374,14 +380,16 @@ def _location(s: str) -> str | None:
     return None
 
 
-def _time(s: str, pos: int, clause: tuple[int, int], lang: str) -> tuple[str | None, str | None]:
+def _time(
+    s: str, pos: int, in_clause: list[numbers.NumberMention]
+) -> tuple[str | None, str | None]:
     """The time expression nearest before the trigger (else the first after it)."""
     found = list(_TIME_RE.finditer(s))
     before = [m for m in found if m.start() < pos]
     m = before[-1] if before else (found[0] if found else None)
     time_text = m.group() if m else None
     date = None
-    for mention in numbers.find_numbers(s[clause[0] : clause[1]], lang):
+    for mention in in_clause:
         if mention.kind == "date":
             date = _iso(mention.text)
             time_text = time_text or mention.text
@@ -412,14 +420,18 @@ def _iso(written: str) -> str | None:
     return None
 
 
-def _magnitude(s: str, hit: _Hit, lang: str) -> Magnitude:
+def _magnitude(
+    s: str, in_clause: list[numbers.NumberMention], clause_end: int, hit: _Hit, lang: str
+) -> Magnitude:
+    """Dead, injured and force size from the numbers of the trigger's clause (`s` is the
+    text they index)."""
     dead = injured = size = None
-    for m in numbers.find_numbers(s, lang):
+    for m in in_clause:
         if m.kind != "quantity" or m.value != int(m.value) or m.value < 0:
             continue
-        tail = s[m.end : m.end + 60]
+        tail = s[m.end : min(m.end + 60, clause_end)]
         noun = numbers.counted_noun(s, m.end, "en" if lang == "en" else "de")
-        phrase = s[noun[0] : noun[1]] if noun else ""
+        phrase = s[noun[0] : noun[1]] if noun and noun[1] <= clause_end else ""
         near = phrase + " " + " ".join(tail.split()[:4])
         is_dead, is_hurt = bool(_DEAD.search(near)), bool(_HURT.search(near))
         if is_dead and not is_hurt and dead is None:

@@ -7,11 +7,15 @@ cruder reading (capitalised runs and the words before a verb).
 
 from __future__ import annotations
 
-import itertools
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from extractor import numbers
+from extractor.chunking import Sentence, sentences
+from extractor.numbers import NumberMention
+
+__all__ = ["Document", "Sentence", "document", "sentences"]
 
 
 #: one letter, or a combining mark (NFD text writes "ü" as "u" + U+0308)
@@ -23,51 +27,30 @@ def wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_ABBREVIATIONS = wordset(
-    "z b bzw vgl ca mio mrd bio nr u a o ä usw etc dr prof st hr fr abs art str inkl evtl "
-    "ggf sog tsd d h jan feb mär apr jun jul aug sep sept okt nov dez mr mrs ms gen lt col "
-    "sgt gov sen rep e g i vs no jr sr co corp inc ltd bzgl zzgl max min ggü"
-)
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
-_GLUED_RE = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
-
-
 @dataclass(frozen=True)
-class Sentence:
-    start: int
-    end: int
+class Document:
+    """One article as every analyzer reads it: split into sentences and scanned for numbers
+    once (the analyzers share it instead of each splitting and scanning again)."""
+
     text: str
+    lang: str
+    numbers: list[NumberMention]
+    sentences: list[Sentence]
+    number_starts: list[int]
+
+    def numbers_in(self, start: int, end: int) -> list[NumberMention]:
+        """The number mentions starting in [start, end), by binary search."""
+        lo = bisect_left(self.number_starts, start)
+        return self.numbers[lo : bisect_left(self.number_starts, end, lo)]
 
 
-def sentences(text: str) -> list[Sentence]:
-    """Sentences with their offsets; `text[s.start:s.end] == s.text`, no surrounding space."""
-    dots_inside: set[int] = set()
-    for m in numbers.find_numbers(text):
-        if m.kind in ("ordinal", "date") or "." in m.text[-1:]:
-            dots_inside.update(i for i in range(m.start, m.end) if text[i] == ".")
-    cuts = {0, len(text)}
-    for m in re.finditer(r"\n", text):
-        cuts.add(m.end())
-    for m in _BOUNDARY_RE.finditer(text):
-        if m.start() in dots_inside:
-            continue
-        word = re.search(r"([^\W\d_]+)$", text[max(0, m.start() - 12) : m.start()])
-        if text[m.start()] == "." and word:
-            w = word.group(1)
-            if w.lower() in _ABBREVIATIONS or (len(w) == 1 and w.isupper()):
-                continue
-        cuts.add(m.end())
-    for m in _GLUED_RE.finditer(text):
-        cuts.add(m.start())
-    out: list[Sentence] = []
-    bounds = sorted(cuts)
-    for a, b in itertools.pairwise(bounds):
-        chunk = text[a:b]
-        stripped = chunk.strip()
-        if stripped:
-            s = a + (len(chunk) - len(chunk.lstrip()))
-            out.append(Sentence(s, s + len(stripped), stripped))
-    return out
+def document(text: str, language: str | None = None) -> Document:
+    """The shared reading of `text`; without a language it is guessed (German by default)."""
+    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
+    mentions = numbers.find_numbers(text, lang)
+    return Document(
+        text, lang, mentions, sentences(text, mentions), [m.start for m in mentions]
+    )
 
 
 # --- noun phrases -------------------------------------------------------------------------
