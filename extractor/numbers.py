@@ -182,9 +182,14 @@ _QUALIFIERS: list[tuple[str, Qualifier]] = [
     (r"nearly", Qualifier.ABOUT), (r"almost", Qualifier.ABOUT), (r"some", Qualifier.ABOUT),
     (r"approx\.", Qualifier.ABOUT),
 ]  # fmt: skip
-_QUALIFIER_RE = re.compile(
-    r"(?<![\w])(" + "|".join(f"(?:{p})" for p, _ in _QUALIFIERS) + r")\s+$", re.IGNORECASE
-)
+#: the qualifier cues as written (lower case, one space between words), for a lookup of the
+#: one or two words before a number
+_QUALIFIER_WORDS: dict[str, Qualifier] = {
+    **{w: Qualifier.ESTIMATE for w in ("geschätzt", "geschätzte", "geschätzten", "geschätztem",
+                                       "geschätzter", "geschätztes")},
+    **{re.sub(r"\\s\+", " ", p).replace("\\", ""): q for p, q in _QUALIFIERS if "?" not in p},
+}  # fmt: skip
+_OPENING = "([{„“\"'»«‚‘"
 
 _MONTHS_DE = (
     "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
@@ -265,6 +270,21 @@ _NUMBERISH_RE = re.compile(
 
 
 @lru_cache(maxsize=65536)
+def _may_be_number_word(low: str, lang: str | None) -> bool:
+    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third", "an"):
+    most words are not, and news repeats its words, so the answer is cached."""
+    if not _NUMBERISH_RE.search(low):
+        return False
+    if low in _ONE_WORDS or low in _ORDINAL_WORDS_EN or _ORDINAL_WORDS_DE.fullmatch(low):
+        return True
+    return low == "second" or any(_word_value(low, lg) is not None for lg in _langs(lang))
+
+
+def _langs(lang: str | None) -> tuple[str, ...]:
+    return (lang,) if lang else ("de", "en")
+
+
+@lru_cache(maxsize=65536)
 def _word_value(word: str, lang: str) -> float | None:
     try:
         return float(text2num(word, lang))
@@ -302,11 +322,14 @@ def _parse_digits(s: str, style: str | None) -> float | None:
         return None
 
 
+_NEXT_CHAR = re.compile(r"[ \t\u00a0]*(\S)")
+
+
 def _words_after(text: str, pos: int, n: int) -> list[re.Match[str]]:
     """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen."""
     out: list[re.Match[str]] = []
     while len(out) < n:
-        m = re.compile(r"[ \t\u00a0]*(\S)").match(text, pos)
+        m = _NEXT_CHAR.match(text, pos)
         if not m or not (m.group(1).isalnum() or m.group(1) in "\"'„“»"):
             break
         tm = _TOKEN_RE.match(text, m.start(1))
@@ -503,7 +526,7 @@ def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
         if nxt < len(special) and special[nxt].start <= m.start():
             pos = max(pos, special[nxt].end)
             continue
-        if not (m.group()[0].isdigit() or _NUMBERISH_RE.search(m.group())):
+        if not (m.group()[0].isdigit() or _may_be_number_word(m.group().lower(), lang)):
             continue
         if code_end >= 0 and m.group()[0].isdigit() and _LIST_JOIN.fullmatch(text, code_end, m.start()):
             mention = _code(text, m.start(), m.end())
@@ -524,18 +547,32 @@ def _code(text: str, start: int, end: int) -> NumberMention:
     return NumberMention(start, end, text[start:end], value, None, "exact", NumberKind.CODE)
 
 
-_LABEL_BEFORE = re.compile(
-    r"(?:(?<![\w-])(?:fig|figs|figure|figures|table|tables|tab|section|sections|sect|sec|eq|eqs|"
-    r"equation|equations|chapter|chap|appendix|abb|abbildung|abbildungen|tabelle|kapitel|"
-    r"abschnitt|gleichung|line|lines|step|steps|phase|phases|axis|scenario|scenarios|experiment|"
-    r"exp|case|cases|sample|samples|station|site|sites|lemma|theorem|proposition|definition|"
-    r"algorithm|article|articles|artikel|art|abs|no|nr|nummer|number|level|stage|group|type|"
-    r"version|part|zone|round|runde|gruppe|stufe|teil|platz|ref|refs|model|region|plot|"
-    r"treatment|lane|panel|box|row|column|layer|unit|core|well|hole)\.?|§|#)[ \t\u00a0]*$",
-    re.IGNORECASE,
+#: words that make the number after them a label: "Fig. 3", "Section 4.1", "Artikel 5"
+_LABEL_WORDS = _wordset(
+    """fig figs figure figures table tables tab section sections sect sec eq eqs equation
+    equations chapter chap appendix abb abbildung abbildungen tabelle kapitel abschnitt
+    gleichung line lines step steps phase phases axis scenario scenarios experiment exp case
+    cases sample samples station site sites lemma theorem proposition definition algorithm
+    article articles artikel art abs no nr nummer number level stage group type version part
+    zone round runde gruppe stufe teil platz ref refs model region plot treatment lane panel box
+    row column layer unit core well hole"""
 )
+
+
+def _after_label(before: str) -> bool:
+    """Whether a label word or § stands right before the number (same line)."""
+    head = before.rstrip(" \t\u00a0")
+    if not head or head[-1].isspace():
+        return False
+    if head[-1] in ("§", "#"):
+        return True
+    word = head.rsplit(None, 1)[-1].lstrip(_OPENING).lower()
+    return (word[:-1] if word.endswith(".") else word) in _LABEL_WORDS
+
+
 #: what joins the items of a label list: "Figs. 3, 6–9", "phases 3 and 5"
 _LIST_JOIN = re.compile(r"\s*(?:,|;|–|-|and|und|or|oder|&)\s*(?:and\s+|und\s+)?")
+_CODE_BEFORE = re.compile(r"[^\W\d_][-−]?\Z")
 _CITATION_OPEN = re.compile(r"\[[\d,;\s–-]*$")
 _CITATION_CLOSE = re.compile(r"[\d,;\s–-]*\]")
 _ATTACHED = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
@@ -554,9 +591,9 @@ def _designation(
     after = text[m.end() : m.end() + 40]
     glued = _ATTACHED.match(text, m.end())
     end = m.end() + (len(glued.group()) if glued and len(glued.group()) <= 2 else 0)
-    if _LABEL_BEFORE.search(before):
+    if _after_label(before):
         return _code(text, m.start(), end)
-    if _CITATION_OPEN.search(before) and _CITATION_CLOSE.match(after):
+    if "[" in before[-24:] and _CITATION_OPEN.search(before[-24:]) and _CITATION_CLOSE.match(after):
         return _code(text, m.start(), m.end())
     paren = before.endswith("(") and after.startswith(")")
     if paren and lang != "de" and re.fullmatch(r"\d{1,3}", tok):
@@ -625,7 +662,7 @@ def _mention_at(
 ) -> NumberMention | None:
     before = text[max(0, m.start() - 40) : m.start()]
     if m.group()[0].isdigit():
-        if re.search(r"[^\W\d_][-−]?\Z", before):
+        if _CODE_BEFORE.search(before[-2:]):
             return None  # designations and unit powers: F-16, G7, COVID-19, A4, cm−1
         code = _designation(text, m, before, lang)
         if code is not None:
@@ -660,18 +697,19 @@ def _mention_at(
 
 def _sign(d: _Draft, before: str) -> None:
     """A minus sign written right before the digits: "−25.9", "(-3)"."""
-    if _NEGATIVE_SIGN.search(before):
+    if before[-1:] in ("-", "−") and _NEGATIVE_SIGN.search(before[-2:]):
         d.value, d.start = -d.value, d.start - 1
 
 
 def _currency_before(text: str, d: _Draft, before: str) -> None:
     """Currency before the number ("$2.5 billion", "€ 300", "US-$ 5") and an attached scale
     ("$5bn", "€3m", "10k")."""
-    cm = _PREFIX_CURRENCY_RE.search(before)
+    window = before[-5:]
+    cm = _PREFIX_CURRENCY_RE.search(window)
     if cm:
         sym = cm.group(1)
         d.unit = "USD" if "$" in sym else _CURRENCY_SYMBOLS[sym.replace("-", "")]
-        d.start -= len(before) - cm.start()
+        d.start -= len(window) - cm.start()
         am = _ATTACHED_SCALE_RE.match(text, d.end) or re.compile(r"m(?![\w])").match(text, d.end)
         if am:
             word = am.group(1).lower() if am.lastindex else "mn"
@@ -702,10 +740,14 @@ def _scale_word(text: str, d: _Draft, lang: str | None) -> None:
         d.end, d.scaled = sc[1], True
 
 
+_BETWEEN = re.compile(r"(?<!\w)(?:zwischen|between)\s+$", re.IGNORECASE)
+_RANGE_JOINER = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)")
+
+
 def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | None) -> None:
     """"200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
-    between = re.search(r"(?:zwischen|between)\s+$", before, re.IGNORECASE)
-    rm = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)").match(text, d.end)
+    between = _BETWEEN.search(before[-10:]) if before[-1:].isspace() else None
+    rm = _RANGE_JOINER.match(text, d.end)
     if not rm or (not between and re.search(r"(?:und|and)", rm.group(1))):
         return
     m2 = _TOKEN_RE.match(text, rm.end())
@@ -727,16 +769,23 @@ def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | Non
 
 def _qualifier(text: str, d: _Draft) -> None:
     """The cue word right before the number ("rund", "more than"); not for a range."""
-    window = text[max(0, d.start - 40) : d.start]
-    qm = _QUALIFIER_RE.search(window)
-    if not qm or d.qualifier == Qualifier.RANGE:
+    if d.qualifier == Qualifier.RANGE:
         return
-    word = qm.group(1)
-    for pattern, q in _QUALIFIERS:
-        if re.fullmatch(pattern, word, re.IGNORECASE):
+    window = text[max(0, d.start - 24) : d.start]
+    head = window.rstrip()
+    if len(head) == len(window):
+        return  # a cue is a word of its own, before a space
+    words = head.rsplit(None, 2)
+    for n in (2, 1):
+        if len(words) < n:
+            continue
+        first = words[-n].lstrip(_OPENING)
+        phrase = " ".join([first, *words[len(words) - n + 1 :]]).lower()
+        q = _QUALIFIER_WORDS.get(phrase)
+        if q is not None and first:
             d.qualifier = q
-            break
-    d.start -= len(window) - qm.start()
+            d.start -= len(window) - (head.rindex(words[-n]) + len(words[-n]) - len(first))
+            return
 
 
 def _kind(text: str, d: _Draft, before: str, lang: str | None) -> NumberKind:
@@ -749,7 +798,7 @@ def _kind(text: str, d: _Draft, before: str, lang: str | None) -> NumberKind:
         and not d.scaled
         and d.qualifier in (Qualifier.EXACT, Qualifier.RANGE)
         and (
-            _YEAR_CUES.search(before)
+            _YEAR_CUES.search(before[-20:])
             or counted_noun(text, d.end, "en" if lang == "en" else "de") is None
         )
     ):

@@ -92,6 +92,8 @@ _LEADS = tx.ADVERBS | tx.wordset(
     "über unter nach zu vor neben auf aus an"
 )
 _PERSONAL = tx.wordset("er sie")
+#: a cheap test before the prepositional cues are read in full
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
 _SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
 #: a bare name, with the lower-case particles names carry ("Heike van Laak")
 _NAME_ONLY = re.compile(
@@ -176,6 +178,8 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     """(cue start, cue as written, source phrase) for laut / nach Angaben / zufolge /
     according to / 'so X' in one sentence."""
     found: list[tuple[int, str, tx.Phrase]] = []
+    if not _PREPOSITIONAL_HINT.search(s):
+        return found
     for m in re.finditer(
         r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))"
         r"\s+",
@@ -363,10 +367,20 @@ def _verb_cues(s: str, lang: str) -> list[Cue]:
     words = list(_WORD_RE.finditer(s))
     out: list[Cue] = []
     for i, w in enumerate(words):
-        cue = _german_cue(s, words, i)
-        if cue is not None:
-            out.append(cue)
+        if _is_cue_word(w.group()):
+            cue = _german_cue(s, words, i)
+            if cue is not None:
+                out.append(cue)
     return out
+
+
+@lru_cache(maxsize=65536)
+def _is_cue_word(tok: str) -> bool:
+    """A lower-case word whose lemma is in the cue lexicon (cached: news repeats its words)."""
+    if not tok[0].islower():
+        return False
+    lemma = _lemma(tok)
+    return lemma in _SAY_DE or lemma in _PARTICLES_DE
 
 
 def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:

@@ -117,8 +117,42 @@ class _Trigger:
     noun: bool
 
 
+@dataclass(frozen=True)
+class _Lexicon:
+    """One language's triggers, with one regular expression for where any of them may start
+    (a sentence is scanned once, not once per trigger) and the triggers by first letter."""
+
+    triggers: list[_Trigger]
+    any_start: re.Pattern[str]
+    by_letter: dict[str, list[_Trigger]]
+    anywhere: list[_Trigger]  # triggers whose first letter the pattern does not tell
+    folded: bool  # English: case-insensitive, letters keyed in lower case
+
+    def at(self, s: str, pos: int) -> list[_Trigger]:
+        letter = s[pos].lower() if self.folded else s[pos]
+        return self.by_letter.get(letter, []) + self.anywhere
+
+
+_LEADING = re.compile(r"(?:\(\?<[!=](?:[^()\\]|\\.)*\)|\(\?:|\()*")
+
+
+def _lexicon(triggers: list[_Trigger], patterns: list[str], folded: bool) -> _Lexicon:
+    by_letter: dict[str, list[_Trigger]] = {}
+    anywhere: list[_Trigger] = []
+    for trig, pattern in zip(triggers, patterns, strict=True):
+        rest = pattern[_LEADING.match(pattern).end() :]  # type: ignore[union-attr]
+        first = rest[:1]
+        if first.isalpha():
+            by_letter.setdefault(first.lower() if folded else first, []).append(trig)
+        else:
+            anywhere.append(trig)
+    joined = "|".join(f"(?:{p})" for p in patterns) or "(?!)"
+    any_start = re.compile(rf"(?<![\w-])(?:{joined})(?![\w-])", re.IGNORECASE if folded else 0)
+    return _Lexicon(triggers, any_start, by_letter, anywhere, folded)
+
+
 @lru_cache(maxsize=1)
-def _load_triggers() -> dict[str, list[_Trigger]]:
+def _load_triggers() -> dict[str, _Lexicon]:
     try:
         data = json.loads(TRIGGERS_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -127,6 +161,7 @@ def _load_triggers() -> dict[str, list[_Trigger]]:
             "reinstall the package or restore the file"
         ) from exc
     out: dict[str, list[_Trigger]] = {"de": [], "en": []}
+    firsts: dict[str, list[str]] = {"de": [], "en": []}
     for category, by_lang in data.items():
         for lang, entries in by_lang.items():
             flags = re.IGNORECASE if lang == "en" else 0
@@ -139,7 +174,8 @@ def _load_triggers() -> dict[str, list[_Trigger]]:
                 context = re.compile(rf"(?:{ctx})", re.IGNORECASE) if ctx else None
                 noun = lang == "de" and pattern[:1].isupper()
                 out.setdefault(lang, []).append(_Trigger(EventType(category), parts, context, noun))
-    return out
+                firsts.setdefault(lang, []).append(pattern.split("~")[0].strip())
+    return {lang: _lexicon(out[lang], firsts[lang], lang == "en") for lang in out}
 
 
 @dataclass(frozen=True)
@@ -156,7 +192,7 @@ def find_events(
     """Events from trigger words, one per category and clause; every record grounded."""
     doc = doc or tx.document(text, language)
     lang = doc.lang
-    triggers = _load_triggers().get("en" if lang == "en" else "de", [])
+    triggers = _load_triggers()["en" if lang == "en" else "de"]
     events: list[Event] = []
     seen: set[tuple[str, str]] = set()
     for sent in doc.sentences:
@@ -172,29 +208,41 @@ def find_events(
     return events
 
 
-def _hits(s: str, triggers: list[_Trigger], lang: str) -> list[_Hit]:
+def _starts(s: str, lexicon: _Lexicon) -> list[tuple[_Trigger, re.Match[str]]]:
+    """Every (trigger, match of its first part) in a sentence, in one scan of it."""
+    out: list[tuple[_Trigger, re.Match[str]]] = []
+    pos = 0
+    while (m := lexicon.any_start.search(s, pos)) is not None:
+        for trig in lexicon.at(s, m.start()):
+            fm = trig.parts[0].match(s, m.start())
+            if fm is not None:
+                out.append((trig, fm))
+        pos = m.start() + 1
+    return out
+
+
+def _hits(s: str, lexicon: _Lexicon, lang: str) -> list[_Hit]:
     hits: list[_Hit] = []
-    for trig in triggers:
-        for m in trig.parts[0].finditer(s):
-            clause = tx.clause_bounds(s, m.start())
-            c0, c1 = clause
-            end = m.end()
-            ok = True
-            for part in trig.parts[1:]:
-                pm = part.search(s, end, c1)
-                if not pm:
-                    ok = False
-                    break
-                end = pm.end()
-            if not ok:
-                continue
-            if trig.context and not trig.context.search(s[c0:c1]):
-                continue
-            if trig.category not in _NEGATIVE and _HYPOTHETICAL[
-                "en" if lang == "en" else "de"
-            ].search(s[c0:c1]):
-                continue
-            hits.append(_Hit(trig, m.start(), end, clause))
+    for trig, m in _starts(s, lexicon):
+        clause = tx.clause_bounds(s, m.start())
+        c0, c1 = clause
+        end = m.end()
+        ok = True
+        for part in trig.parts[1:]:
+            pm = part.search(s, end, c1)
+            if not pm:
+                ok = False
+                break
+            end = pm.end()
+        if not ok:
+            continue
+        if trig.context and not trig.context.search(s[c0:c1]):
+            continue
+        if trig.category not in _NEGATIVE and _HYPOTHETICAL[
+            "en" if lang == "en" else "de"
+        ].search(s[c0:c1]):
+            continue
+        hits.append(_Hit(trig, m.start(), end, clause))
     # a noun after another category's verb in the same clause is its object ("forderte
     # Sanktionen"), not an event of its own
     kept: list[_Hit] = []
