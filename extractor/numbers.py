@@ -514,21 +514,19 @@ def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
     special = _pre_pass(text, lang)
     mentions: list[NumberMention] = []
     nxt = 0  # index of the next date/time mention not yet passed
-    pos = 0
+    pos = 0  # end of what is read so far
     code_end = -1  # end of the last label ("Figs. 3, 6–9": the list goes on)
-    while True:
-        m = _TOKEN_RE.search(text, pos)
-        if not m:
-            break
-        pos = m.end()
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group()
+        digits = tok[0].isdigit()
+        if m.start() < pos or not (digits or _may_be_number_word(tok.lower(), lang)):
+            continue
         while nxt < len(special) and special[nxt].end <= m.start():
             nxt += 1
         if nxt < len(special) and special[nxt].start <= m.start():
-            pos = max(pos, special[nxt].end)
+            pos = special[nxt].end
             continue
-        if not (m.group()[0].isdigit() or _may_be_number_word(m.group().lower(), lang)):
-            continue
-        if code_end >= 0 and m.group()[0].isdigit() and _LIST_JOIN.fullmatch(text, code_end, m.start()):
+        if code_end >= 0 and digits and _LIST_JOIN.fullmatch(text, code_end, m.start()):
             mention = _code(text, m.start(), m.end())
         else:
             mention = _mention_at(text, m, lang, style)
@@ -538,7 +536,7 @@ def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
         if nxt < len(special) and mention.end > special[nxt].start:
             continue  # would swallow a date or time
         mentions.append(mention)
-        pos = max(pos, mention.end)
+        pos = mention.end
     return sorted([*special, *mentions], key=lambda x: x.start)
 
 

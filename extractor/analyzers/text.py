@@ -109,6 +109,9 @@ def _is_noun(token: str) -> bool:
     return bool(bare) and (bare[0].isupper() or bare[0].isdigit()) and bare.lower() not in ADVERBS
 
 
+_SPACES = re.compile(r"[ \t\u00a0]*")
+
+
 def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True) -> Phrase | None:
     """The noun phrase starting at `pos` (after spaces): article, adjectives, capitalised nouns
     and names, a genitive ("des Pentagon"), a parenthesis ("(DIA)"). None if there is none."""
@@ -116,7 +119,7 @@ def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True)
     tokens: list[re.Match[str]] = []
     i = pos
     while True:
-        ws = re.compile(r"[ \t\u00a0]*").match(text, i)
+        ws = _SPACES.match(text, i)
         i = ws.end() if ws else i
         if i >= limit:
             break
