@@ -385,12 +385,17 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
 # --- the scanner --------------------------------------------------------------------------
 
 
+_SPECIAL_RES = [(r, NumberKind.DATE) for r in _DATE_RES] + [(r, NumberKind.TIME) for r in _TIME_RES]
+_SPECIAL_RES_EN = [*_SPECIAL_RES, (_EN_TIME_RE, NumberKind.TIME)]
+_DIGIT = re.compile(r"\d")
+
+
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
+    """Dates and clock times, found before the scanner so that it does not read them."""
+    if not _DIGIT.search(text):
+        return []  # every date and time pattern has a digit
     found: list[NumberMention] = []
-    res = [(r, NumberKind.DATE) for r in _DATE_RES] + [(r, NumberKind.TIME) for r in _TIME_RES]
-    if lang == "en":
-        res.append((_EN_TIME_RE, NumberKind.TIME))
-    for rx, kind in res:
+    for rx, kind in _SPECIAL_RES_EN if lang == "en" else _SPECIAL_RES:
         for m in rx.finditer(text):
             nums = re.findall(r"\d+", m.group())
             if kind == NumberKind.TIME:
@@ -400,7 +405,7 @@ def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
             found.append(
                 NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
             )
-    return _non_overlapping(found)
+    return _non_overlapping(found) if len(found) > 1 else found
 
 
 def _non_overlapping(items: list[NumberMention]) -> list[NumberMention]:
