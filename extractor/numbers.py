@@ -11,8 +11,9 @@ Conventions worth knowing:
   "range"; `value` is the lower bound, `upper` the upper bound.
 - German "Billion" is 1e12, English "billion" 1e9. Without a language, a capitalised
   "Billion(en)" counts as German.
-- Without a language, `find_numbers` guesses one from function words; `parse_number` decides
-  by shape alone (a dot or comma followed by exactly three digits is a thousands separator).
+- Without a language, `find_numbers` asks the package's language guesser
+  (`extractor.language`); `parse_number`, and text too short to tell, decide by shape alone (a
+  dot or comma followed by exactly three digits is a thousands separator).
 - For dates, `value` is the first number as written (the day, or the year of an ISO date);
   for times it is the hour plus minutes / 60.
 """
@@ -26,6 +27,7 @@ from functools import lru_cache
 
 from text_to_num import text2num
 
+from extractor.language import guess_language
 from extractor.records import Qualifier
 
 
@@ -66,26 +68,11 @@ _COMMA_DECIMAL = {
     "ro", "hu", "da", "sv", "no", "nb", "nn", "fi", "tr", "el", "bg", "id", "vi", "ca", "lt",
     "lv", "et",
 }  # fmt: skip
-_DE_WORDS = _wordset("der die das und nicht ist mit von den dem ein eine sich auf im des")
-_EN_WORDS = _wordset("the and of to is was with that for on are were from by")
-
-
 def _lang(language: str | None) -> str | None:
     """Two-letter language code from 'de', 'de-DE', 'en_US' ...; None stays None."""
     if not language:
         return None
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
-
-
-def _guess_lang(text: str) -> str | None:
-    words = re.findall(r"[a-zäöüß]+", text[:20000].lower())
-    de = sum(w in _DE_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
-    if de >= 2 and de > en:
-        return "de"
-    if en >= 2 and en > de:
-        return "en"
-    return None
 
 
 def _style(lang: str | None) -> str | None:
@@ -514,7 +501,7 @@ def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
 def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
     """Every number mention in the text, including years/dates/times/ordinals marked by kind,
     in text order, non-overlapping."""
-    lang = _lang(language) or _guess_lang(text)
+    lang = _lang(language) or guess_language(text)
     style = _style(lang)
     special = _pre_pass(text, lang)
     mentions: list[NumberMention] = []

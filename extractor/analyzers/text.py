@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from extractor import numbers
 from extractor.chunking import Sentence, sentences
+from extractor.language import guess_language
 from extractor.numbers import NumberMention
 
 __all__ = ["Document", "Sentence", "document", "sentences"]
@@ -46,7 +47,7 @@ class Document:
 
 def document(text: str, language: str | None = None) -> Document:
     """The shared reading of `text`; without a language it is guessed (German by default)."""
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
+    lang = numbers._lang(language) or numbers._lang(guess_language(text)) or "de"
     mentions = numbers.find_numbers(text, lang)
     return Document(
         text, lang, mentions, sentences(text, mentions), [m.start for m in mentions]
