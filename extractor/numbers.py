@@ -241,7 +241,7 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _D = rf"\d(?:[{ZERO_WIDTH}]*\d)*"  # digits, zero-width characters between them allowed
 _TOKEN_RE = re.compile(
     rf"\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{ZERO_WIDTH}]|[.,]\d)(?:,{_D})?"
-    rf"|{_D}(?:[.,]{_D})*"
+    rf"|{_D}(?:[{ZERO_WIDTH}]*[.,][{ZERO_WIDTH}]*{_D})*"
     r"|(?:[^\W\d_]|[\u0300-\u036f])+(?:-(?:[^\W\d_]|[\u0300-\u036f])+)*"
 )
 

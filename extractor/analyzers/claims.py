@@ -455,15 +455,17 @@ class _Context:
         last = self.earlier[-1].claim if self.earlier else None
         name = _last_person(self.text, self.sent_start)
         if name is not None and (last is None or (last.span or (0, 0))[0] < name[0]):
-            return Source(name[1], None, start, end, around)
+            claimant, role = tx.split_role(name[1])
+            return Source(claimant, role, start, end, around)
         if last is None:
             return None
         return Source(last.claimant, last.claimant_role, start, end, around)
 
 
+_LOWER = r"[a-zäöüßé\u0300-\u036f]"
 _NAME_RE = re.compile(
-    r"(?<![\w-])([A-ZÄÖÜ][a-zäöüßé]+(?:-[A-ZÄÖÜ][a-zäöüßé]+)?)"
-    r"((?:\s+[A-ZÄÖÜ][a-zäöüßé]+(?:-[A-ZÄÖÜ][a-zäöüßé]+)?){1,2})(?![\w-])"
+    rf"(?<![\w-])([A-ZÄÖÜ]{_LOWER}+(?:-[A-ZÄÖÜ]{_LOWER}+)?)"
+    rf"((?:\s+[A-ZÄÖÜ]{_LOWER}+(?:-[A-ZÄÖÜ]{_LOWER}+)?){{1,2}})(?![\w\u0300-\u036f-])"
 )
 
 

@@ -87,9 +87,9 @@ ROLE_RE = re.compile(
 )
 _TOKEN_RE = re.compile(
     r"\((?:[^()]{1,40})\)"  # parenthetical like (DIA)
-    r"|[\"'„“”»«]?[^\W_][\w'’-]*(?:\.[^\W_][\w'’-]*)*[\"'“”»«]?"
+    r"|[\"'„“”»«]?[^\W_][\w'’\u0300-\u036f-]*(?:\.[^\W_][\w'’\u0300-\u036f-]*)*[\"'“”»«]?"
 )
-_ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
+_ADJ_RE = re.compile(r"[a-zäöüß][\w\u0300-\u036f-]*(?:e|en|er|es|em)$")
 _GENITIVE = frozenset({"des", "der", "of"})
 _NAME_PREPS = frozenset({"zur", "zum", "für", "of", "for"})
 
@@ -234,11 +234,11 @@ _EN_OBJECT_STOP = wordset(
 
 def english_object(text: str, start: int, end: int) -> Phrase | None:
     """English object: the words after a verb up to a preposition, verb-like word or comma."""
-    m = re.compile(r"\s*((?:[\w'’-]+\s*){1,6})").match(text, start, end)
+    m = re.compile(r"\s*((?:[\w'’\u0300-\u036f-]+\s*){1,6})").match(text, start, end)
     if not m:
         return None
     words: list[re.Match[str]] = []
-    for w in re.finditer(r"[\w'’-]+", m.group(1)):
+    for w in re.finditer(r"[\w'’\u0300-\u036f-]+", m.group(1)):
         low = w.group().lower()
         if low in ADVERBS or low in _EN_OBJECT_STOP:
             break
