@@ -239,7 +239,8 @@ _ORDINAL_WORD = re.compile(
 
 def _docs(root: Path) -> Iterator[dict]:
     for name in ("dev.json.gz", "test.json.gz"):
-        raw = gzip.open(root / name, "rt", encoding="utf-8").read()
+        with gzip.open(root / name, "rt", encoding="utf-8") as f:
+            raw = f.read()
         dec, i = json.JSONDecoder(), 0
         while True:
             while i < len(raw) and raw[i].isspace():
@@ -301,7 +302,9 @@ def _is_cardinal(t: str, text: str, start: int) -> bool:
     if re.fullmatch(r"0\d+|\d+(?: \d+){2,}", t):
         return False  # phone numbers
     # codes (§5.1: "Artikel 5"): paragraph, article, number, level or house numbers
-    return not re.search(r"(?:§|Abs\.|Art\.|Artikel|Nr\.|Stufe|Platz)\s*$", text[max(0, start - 12) : start])
+    return not re.search(
+        r"(?:§|Abs\.|Art\.|Artikel|Nr\.|Stufe|Platz)\s*$", text[max(0, start - 12) : start]
+    )
 
 
 def cardinals(peers: Path, k: int) -> Score:

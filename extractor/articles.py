@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from extractor.cleaning import clean
-from extractor.language import SAMPLE_CHARS, guess_language
 from extractor.errors import InputError, UsageError
+from extractor.language import SAMPLE_CHARS, guess_language
 
 #: files (and JSONL lines) larger than this are refused, not loaded
 MAX_BYTES = 5 * 1024 * 1024

@@ -23,9 +23,7 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
 #: sentence-final punctuation and closing quotes/brackets, before whitespace that holds a line
 #: break or leads (past opening quotes) to a capital or a digit
-_BOUNDARY = re.compile(
-    r"[.!?…]+[\"'“”’»«)\]]*(?=[ \t\u00a0]*\n|\s+[\"'„“‚‘»«(\[]?[A-ZÄÖÜ0-9])"
-)
+_BOUNDARY = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=[ \t\u00a0]*\n|\s+[\"'„“‚‘»«(\[]?[A-ZÄÖÜ0-9])")
 #: "Satz.Nächster": a sentence end without the space
 _GLUED = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)$")

@@ -68,6 +68,8 @@ _COMMA_DECIMAL = {
     "ro", "hu", "da", "sv", "no", "nb", "nn", "fi", "tr", "el", "bg", "id", "vi", "ca", "lt",
     "lv", "et",
 }  # fmt: skip
+
+
 def _lang(language: str | None) -> str | None:
     """Two-letter language code from 'de', 'de-DE', 'en_US' ...; None stays None."""
     if not language:
@@ -610,7 +612,7 @@ def _unit_or_scale(word: str) -> bool:
 def _ordinal_at(
     text: str, m: re.Match[str], before: str, lang: str | None, style: str | None
 ) -> NumberMention | None:
-    """"3rd", "dritte", "the second", German "die 3. Armee" (not "am 3. Oktober": a date)."""
+    """ "3rd", "dritte", "the second", German "die 3. Armee" (not "am 3. Oktober": a date)."""
     tok = m.group()
     if tok[0].isdigit():
         if lang != "de" and re.match(r"(st|nd|rd|th)\b", text[m.end() : m.end() + 3]):
@@ -713,7 +715,7 @@ def _currency_before(text: str, d: _Draft, before: str) -> None:
 
 
 def _scientific(text: str, d: _Draft) -> None:
-    """"4.3 × 10−8" is one number (the superscript minus often arrives as a plain one)."""
+    """ "4.3 × 10−8" is one number (the superscript minus often arrives as a plain one)."""
     sm = _SCIENTIFIC.match(text, d.end)
     if sm:
         d.value *= 10.0 ** int(sm.group(1).replace("−", "-"))
@@ -735,7 +737,7 @@ _RANGE_JOINER = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)")
 
 
 def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | None) -> None:
-    """"200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
+    """ "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
     between = _BETWEEN.search(before[-10:]) if before[-1:].isspace() else None
     rm = _RANGE_JOINER.match(text, d.end)
     if not rm or (not between and re.search(r"(?:und|and)", rm.group(1))):

@@ -86,7 +86,9 @@ _REPORT_NOUN = re.compile(
     r"Erkenntnissen|Ermittlungen|Recherchen|Mitteilung|Aussage|Überzeugung|Sicht|Ankündigung|"
     r"Meldungen|Hochrechnung|Stellungnahme|Bericht|Berichte|Studie|Umfrage|Einschätzung|Angabe)"
 )
-_VAGUE_SOURCE = re.compile(r"(?:[A-ZÄÖÜ][\w-]*)?(?:[Bb]erichten|[Aa]ngaben|[Ii]nformationen|[Ss]chätzungen)")
+_VAGUE_SOURCE = re.compile(
+    r"(?:[A-ZÄÖÜ][\w-]*)?(?:[Bb]erichten|[Aa]ngaben|[Ii]nformationen|[Ss]chätzungen)"
+)
 _LEADS = tx.ADVERBS | tx.wordset(
     "aufgrund angesichts gegenüber dies das dazu darüber dabei hierzu hierbei zuvor daraufhin "
     "über unter nach zu vor neben auf aus an"
@@ -209,10 +211,13 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     for so in re.finditer(r"(?:,|[“”\"«»])\s*(so)\s+", s):
         phrase = tx.noun_phrase(s, so.end())
         rest = s[phrase.end :] if phrase else ""
-        if phrase and re.match(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$", rest):
-            if phrase.text.split()[0].lower() not in tx.PRONOUNS:
-                found.append((so.start(1), "so", phrase))
+        if phrase and _SO_END.match(rest) and phrase.text.split()[0].lower() not in tx.PRONOUNS:
+            found.append((so.start(1), "so", phrase))
     return found
+
+
+#: what may follow the source of "so X": punctuation, the sentence end, or "weiter"
+_SO_END = re.compile(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$")
 
 
 def _named_source(phrase: str) -> bool:
@@ -420,8 +425,10 @@ def _separable(s: str, words: list[re.Match[str]], i: int, lemma: str, c1: int) 
     particles = _PARTICLES_DE.get(lemma, ())
     tail = [x for x in words[i + 1 :] if x.start() < c1]
     for x in reversed(tail):
-        if x.group() in particles and _PARTICLE_END.match(s, x.end()) and (
-            lemma != "gehen" or re.search(r"\bdavon\b", s[w.end() : x.start()])
+        if (
+            x.group() in particles
+            and _PARTICLE_END.match(s, x.end())
+            and (lemma != "gehen" or re.search(r"\bdavon\b", s[w.end() : x.start()]))
         ):
             return Cue(w.start(), x.end(), f"{w.group()} {x.group()}", w.end())
     # past an apposition: "Dies teilte der Sprecher, Jens Nacke, mit."
@@ -523,7 +530,8 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
         prev = [
             f
             for f in ctx.earlier
-            if f.claim.cue not in ("laut", "Laut", "so") and (f.claim.span or (0,))[0] == ctx.sent_start
+            if f.claim.cue not in ("laut", "Laut", "so")
+            and (f.claim.span or (0,))[0] == ctx.sent_start
         ]
         return _Context(ctx.text, ctx.sent_start, prev).resolved(clause_start, cue.verb_end)
     if subject is not None and _NEGATION.search(seg) is None:
@@ -569,7 +577,9 @@ def _skip_adverbs(s: str, pos: int, limit: int) -> int:
             break
         pos = m.end()
         if m.group(1) in ("am", "im", "in", "vor", "seit", "zur", "zum", "auf", "bei"):
-            nxt = re.compile(r"\s+(?:der|dem|den|einer|einem)?\s*[\wäöüÄÖÜß.-]+").match(s, pos, limit)
+            nxt = re.compile(r"\s+(?:der|dem|den|einer|einem)?\s*[\wäöüÄÖÜß.-]+").match(
+                s, pos, limit
+            )
             pos = nxt.end() if nxt else pos
     return pos
 
@@ -620,9 +630,9 @@ def _apposed_subject(pre: str, segment: str) -> Source | None:
     relative = appos.split()[0] in _RELATIVE
     np = tx.noun_phrase(appos, 0)
     name_only = _NAME_ONLY.fullmatch(appos) is not None
-    if not relative and not name_only and not tx.ROLE_RE.search(appos):
-        if not (np and np.end == len(appos)):
-            return None
+    whole_phrase = np is not None and np.end == len(appos)
+    if not (relative or name_only or tx.ROLE_RE.search(appos) or whole_phrase):
+        return None
     subj_seg = app.group("subj")
     subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
     if not tx.is_subject(subj_clause):
@@ -651,8 +661,10 @@ def _subject_phrase(seg: str) -> str | None:
     if np is None or np.start > 1 or not tx.is_subject(np.text):
         return None
     rest = seg[np.end :]
-    if _PP_AFTER_SUBJECT.match(rest + " ") and len(rest.split()) <= 10 and not re.search(
-        r"[\"„“”»«]", rest
+    if (
+        _PP_AFTER_SUBJECT.match(rest + " ")
+        and len(rest.split()) <= 10
+        and not re.search(r"[\"„“”»«]", rest)
     ):
         return np.text
     return None

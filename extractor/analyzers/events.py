@@ -238,9 +238,9 @@ def _hits(s: str, lexicon: _Lexicon, lang: str) -> list[_Hit]:
             continue
         if trig.context and not trig.context.search(s[c0:c1]):
             continue
-        if trig.category not in _NEGATIVE and _HYPOTHETICAL[
-            "en" if lang == "en" else "de"
-        ].search(s[c0:c1]):
+        if trig.category not in _NEGATIVE and _HYPOTHETICAL["en" if lang == "en" else "de"].search(
+            s[c0:c1]
+        ):
             continue
         hits.append(_Hit(trig, m.start(), end, clause))
     # a noun after another category's verb in the same clause is its object ("forderte

@@ -35,9 +35,7 @@ def find_figures(
             by_sentence.setdefault(fc.claim.span[0], []).append(fc)
     figures: list[Figure] = []
     for sent in doc.sentences:
-        inside = [
-            m for m in doc.numbers_in(sent.start, sent.end) if m.kind == NumberKind.QUANTITY
-        ]
+        inside = [m for m in doc.numbers_in(sent.start, sent.end) if m.kind == NumberKind.QUANTITY]
         if not inside:
             continue
         source = claims_mod.attribution(sent.text, doc.lang)

@@ -49,9 +49,7 @@ def document(text: str, language: str | None = None) -> Document:
     """The shared reading of `text`; without a language it is guessed (German by default)."""
     lang = numbers._lang(language) or numbers._lang(guess_language(text)) or "de"
     mentions = numbers.find_numbers(text, lang)
-    return Document(
-        text, lang, mentions, sentences(text, mentions), [m.start for m in mentions]
-    )
+    return Document(text, lang, mentions, sentences(text, mentions), [m.start for m in mentions])
 
 
 # --- noun phrases -------------------------------------------------------------------------
