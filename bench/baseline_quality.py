@@ -114,12 +114,14 @@ def claims(peers: Path, k: int) -> Score:
             used.add(match)
             sc.tp_pred += 1
         sc.tp_gold += len(used)
+        by_id = {s["SentenceId"]: n for n, s in enumerate(doc["Sentences"])}
         for i, g in enumerate(gold):
             if i not in used:
-                sent_id = int(next(iter(g)).split(":")[0])
-                cue = " ".join(doc["Sentences"][sent_id]["Tokens"][int(t.split(":")[1])]
-                               for t in sorted(g, key=lambda t: int(t.split(":")[1])))  # fmt: skip
-                sc.misses.append(f"{cue!r}: {lines[sent_id][:160]!r}")
+                first = min(g, key=lambda t: tuple(int(x) for x in t.split(":")))
+                n = by_id[int(first.split(":")[0])]
+                cue = " ".join(doc["Sentences"][by_id[int(t.split(":")[0])]]["Tokens"][int(t.split(":")[1])]
+                               for t in sorted(g, key=lambda t: tuple(int(x) for x in t.split(":"))))  # fmt: skip
+                sc.misses.append(f"{cue!r}: {lines[n][:160]!r}")
     return sc
 
 

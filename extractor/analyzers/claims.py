@@ -91,6 +91,7 @@ _VAGUE_SOURCE = re.compile(
 )
 _LEADS = tx.ADVERBS | tx.wordset(
     "aufgrund angesichts gegenüber dies das dazu darüber dabei hierzu hierbei zuvor daraufhin "
+    "sich damals dahingehend ähnlich gleichzeitig erneut "
     "über unter nach zu vor neben auf aus an"
 )
 _PERSONAL = tx.wordset("er sie")
@@ -196,7 +197,8 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
         if phrase is None and m.group(1).lower().startswith("according"):
             em = re.compile(r"(?:the\s+)?[\w'’ -]{2,60}?(?=[,.;]|$)").match(s, m.end())
             phrase = tx.Phrase(em.start(), em.end(), em.group()) if em else None
-        if phrase is not None and phrase.text.split()[0].lower() not in tx.PRONOUNS:
+        words = phrase.text.split() if phrase is not None else []
+        if phrase is not None and (len(words) > 1 or words[0].lower() not in tx.PRONOUNS):
             cue = re.sub(r"\s+von$", "", m.group(1))
             found.append((m.start(), cue, phrase))
     if lang != "en":
@@ -309,6 +311,9 @@ def _sentence_claims(
         found = _claim(text, sent, Source(claimant, role, phrase.start, phrase.end), cue, message)
         if found:
             results.append(found)
+    follow = _follow_up(text, sent, earlier)
+    if follow is not None:
+        results.append(follow)
     cues = _verb_cues(s, lang)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
@@ -316,6 +321,20 @@ def _sentence_claims(
         if found:
             results.append(found)
     return results
+
+
+def _follow_up(text: str, sent: tx.Sentence, earlier: list[FoundClaim]) -> FoundClaim | None:
+    """'X teilte mit, ... . Demnach wurden ...': "Demnach" opening the sentence right after a
+    claim continues that claimant's report."""
+    s = sent.text
+    m = re.match(r"Demnach\s+", s)
+    if m is None or not earlier:
+        return None
+    last = earlier[-1].claim
+    if last.span is None or not 0 <= sent.start - last.span[1] <= 3:
+        return None
+    source = Source(last.claimant, last.claimant_role, 0, m.end())
+    return _claim(text, sent, source, "Demnach", Message(s[m.end() :], (m.end(), len(s)), False))
 
 
 def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) -> Message:
@@ -635,15 +654,18 @@ def _apposed_subject(pre: str, segment: str) -> Source | None:
         return None
     subj_seg = app.group("subj")
     subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
+    wie = re.match(r"\s*[Ww]ie\s+", subj_clause)  # "Wie der Direktor, Smith D., mitteilte"
+    if wie:
+        subj_clause = subj_clause[wie.end() :]
     if not tx.is_subject(subj_clause):
         return None
     claimant, pre_role = tx.split_role(tx.clean_name(subj_clause))
     start = len(subj_seg) - len(subj_clause)
     if name_only and pre_role is None and subj_clause.split()[0].lower() in tx.ARTICLES:
         # "Die Sprecherin der Stiftung, Heike van Laak, sagte": the apposition is the name
-        return Source(appos, claimant, start, len(pre))
+        return Source(appos, claimant, start, len(pre), around=bool(wie))
     role = pre_role if relative else (tx.clean_name(appos) or pre_role)
-    return Source(claimant, role, start, len(pre))
+    return Source(claimant, role, start, len(pre), around=bool(wie))
 
 
 _PP_AFTER_SUBJECT = re.compile(r"\s+(?:in|aus|von|vom|im|bei|beim|für|an|am|der|des)\s")

@@ -54,7 +54,10 @@ def document(text: str, language: str | None = None) -> Document:
 
 # --- noun phrases -------------------------------------------------------------------------
 
-ARTICLES = wordset("der die das den dem des ein eine einen einem einer eines the a an")
+ARTICLES = wordset(
+    "der die das den dem des ein eine einen einem einer eines the a an "
+    "sein seine seinen seinem seiner seines ihre ihren ihrem ihrer ihres his her its their"
+)
 PRONOUNS = wordset(
     "er sie es wir ich ihr man he she it they we i you dies das diese dieser this that"
 )
