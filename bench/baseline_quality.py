@@ -1,21 +1,29 @@
 """Quality of the offline baseline on the public dev halves in ../shared/peers/.
 
 Prints, per benchmark, the headline metric issue 14 names, computed the way the peers' READMEs
-describe, next to the figure quoted there (the reference measured before this work):
+describe, next to the same metric measured by this script on commit 682927c (before issue 14's
+work; the issue's own figures differ a little where its counting did):
 
-- SpkAtt-2023 news (claims): cue overlap P/R/F1, one claim to one gold annotation with a cue;
-- MeasEval (figures): quantity overlap P/R/F1, and the share of matches whose value is right;
+- SpkAtt-2023 news (claims): cue overlap P/R/F1, one claim to one gold annotation with a cue
+  (a claim's cue words are located as whole words in its evidence, the k-th claim with the
+  same cue word in a sentence taking the k-th occurrence);
+- MeasEval (figures): quantity overlap P/R/F1 (a figure counts when its number text overlaps a
+  gold Quantity, a Quantity is found when a figure overlaps it: a list or range is one
+  Quantity), and the share of counted figures whose value is one of the numbers in the gold
+  text (each item of "0, 1000 and 2000 ppm" is a right value);
 - PLOVER GSR (events): event-type P/R/F1 with DEMAND->REQUEST, DISAPPROVE/INVESTIGATE->ACCUSE,
   FIGHT->ASSAULT folded;
-- SmartData (German figures): cardinal NUMBER recall and the share of found mentions whose
-  value is right.
+- SmartData (German figures): recall of cardinal NUMBER mentions (GUIDELINES §5.1: no ordinals,
+  clock times, phone numbers, list numbers, codes such as "X1", "3er" or "§ 26", no vague
+  words without a number) and the share of found mentions whose value is right.
 
     PYTHONPATH=. /work/main/.venv/bin/python bench/baseline_quality.py [--peers DIR]
         [--only claims,figures,events,cardinals] [--misses N]
 
-Development tool, not a test: the gold is read straight from the upstream formats here; the
-official importers live in `extractor/eval/`. `--misses N` prints N missed and N spurious
-examples per benchmark.
+The analyzers come from PYTHONPATH: `PYTHONPATH=/path/to/other/checkout` measures other code
+with the same metric. Development tool, not a test: the gold is read straight from the
+upstream formats here; the official importers live in `extractor/eval/`. `--misses N` prints
+N missed and N spurious examples per benchmark.
 """
 
 from __future__ import annotations
@@ -36,12 +44,12 @@ from extractor import extract
 from extractor.records import ArticleExtraction
 
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
-#: the figures quoted in issue 14 / the peers' READMEs, measured before this work
+#: the same metrics measured by this script on commit 682927c (before the work of issue 14)
 REFERENCE = {
-    "claims": "P .852 R .244 F1 .379",
-    "figures": "P .66 R .97 F1 .77",
+    "claims": "P .852 R .240 F1 .375",
+    "figures": "P .645 R .974 F1 .776, values right .953",
     "events": "P .620 R .350 F1 .447",
-    "cardinals": "recall .968, values right 192/205",
+    "cardinals": "recall .986, values right .935",
 }
 
 
@@ -117,11 +125,10 @@ def claims(peers: Path, k: int) -> Score:
         by_id = {s["SentenceId"]: n for n, s in enumerate(doc["Sentences"])}
         for i, g in enumerate(gold):
             if i not in used:
-                first = min(g, key=lambda t: tuple(int(x) for x in t.split(":")))
-                n = by_id[int(first.split(":")[0])]
-                cue = " ".join(doc["Sentences"][by_id[int(t.split(":")[0])]]["Tokens"][int(t.split(":")[1])]
-                               for t in sorted(g, key=lambda t: tuple(int(x) for x in t.split(":"))))  # fmt: skip
-                sc.misses.append(f"{cue!r}: {lines[n][:160]!r}")
+                where = sorted(tuple(int(x) for x in t.split(":")) for t in g)
+                sents = doc["Sentences"]
+                cue = " ".join(sents[by_id[si]]["Tokens"][ti] for si, ti in where)
+                sc.misses.append(f"{cue!r}: {lines[by_id[where[0][0]]][:160]!r}")
     return sc
 
 
