@@ -54,6 +54,7 @@ class NumberMention:
     qualifier: str
     kind: NumberKind
     upper: float | None = None  # upper bound of a range, else None
+    noun: tuple[int, int] | None = None  # span of what a quantity counts ("Soldaten"), if any
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -679,12 +680,13 @@ def _mention_at(
             d.unit, d.end = um
     _qualifier(text, d)
     kind = _kind(text, d, before, lang)
-    if d.unit is None and kind == NumberKind.QUANTITY:
+    cn = None
+    if kind == NumberKind.QUANTITY:
         cn = counted_noun(text, d.end, "en" if lang == "en" else "de")
-        if cn:
-            d.unit = re.split(r"\s+", text[cn[0] : cn[1]])[-1]
+        if cn and d.unit is None:
+            d.unit = text[cn[0] : cn[1]].split()[-1]
     return NumberMention(d.start, d.end, text[d.start : d.end], float(d.value), d.unit,
-                         d.qualifier.value, kind, d.upper)  # fmt: skip
+                         d.qualifier.value, kind, d.upper, cn)  # fmt: skip
 
 
 def _sign(d: _Draft, before: str) -> None:

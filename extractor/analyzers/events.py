@@ -294,7 +294,7 @@ def _event(doc: tx.Document, sent: tx.Sentence, hit: _Hit) -> Event:
         location=location,
         time_text=time_text,
         date=date,
-        magnitude=_magnitude(text, in_clause, c1, hit, lang),
+        magnitude=_magnitude(text, in_clause, c1, hit),
         evidence=text[sent.start : evidence_end],
         span=(sent.start, evidence_end),
         grounding=Grounding.EXACT,
@@ -469,7 +469,7 @@ def _iso(written: str) -> str | None:
 
 
 def _magnitude(
-    s: str, in_clause: list[numbers.NumberMention], clause_end: int, hit: _Hit, lang: str
+    s: str, in_clause: list[numbers.NumberMention], clause_end: int, hit: _Hit
 ) -> Magnitude:
     """Dead, injured and force size from the numbers of the trigger's clause (`s` is the
     text they index)."""
@@ -478,7 +478,7 @@ def _magnitude(
         if m.kind != "quantity" or m.value != int(m.value) or m.value < 0:
             continue
         tail = s[m.end : min(m.end + 60, clause_end)]
-        noun = numbers.counted_noun(s, m.end, "en" if lang == "en" else "de")
+        noun = m.noun
         phrase = s[noun[0] : noun[1]] if noun and noun[1] <= clause_end else ""
         near = phrase + " " + " ".join(tail.split()[:4])
         is_dead, is_hurt = bool(_DEAD.search(near)), bool(_HURT.search(near))

@@ -59,7 +59,7 @@ def _figure(
 ) -> Figure:
     start, end = m.start, m.end
     measured = ""
-    noun = numbers.counted_noun(text, m.end, "en" if lang == "en" else "de")
+    noun = m.noun
     if noun and noun[1] <= sent.end:
         measured = text[noun[0] : noun[1]]
         end = noun[1]

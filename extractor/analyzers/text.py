@@ -262,7 +262,7 @@ def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
 
 def trim(text: str, limit: int = 400) -> str:
     """Collapse whitespace and cut at a word boundary so the result fits `limit` characters."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1].rsplit(" ", 1)[0]
