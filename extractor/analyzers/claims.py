@@ -317,7 +317,9 @@ def _sentence_claims(
     cues = _verb_cues(s, lang)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
-        found = _verb_claim(text, sent, cue, next_start, lang, [*earlier, *results])
+        found = _verb_claim(
+            text, sent, cue, next_start, lang, _Context(text, sent.start, earlier, results)
+        )
         if found:
             results.append(found)
     return results
@@ -469,16 +471,19 @@ def _clause(s: str, pos: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class _Context:
-    """What a pronoun may refer to: the claims found so far and the text before the sentence."""
+    """What a pronoun may refer to: the claims found so far (in the sentences before, and in
+    this one) and the text before the sentence."""
 
     text: str
     sent_start: int
     earlier: list[FoundClaim]
+    here: list[FoundClaim]
 
     def resolved(self, start: int, end: int, around: bool = False) -> Source | None:
         """'er'/'sie' and an elided subject: the latest claimant or person name before
         (§4.2 resolves them); None when there is none."""
-        last = self.earlier[-1].claim if self.earlier else None
+        latest = self.here or self.earlier
+        last = latest[-1].claim if latest else None
         name = _last_person(self.text, self.sent_start)
         if name is not None and (last is None or (last.span or (0, 0))[0] < name[0]):
             claimant, role = tx.split_role(name[1])
@@ -510,10 +515,10 @@ def _last_person(text: str, pos: int) -> tuple[int, str] | None:
 
 
 def _verb_claim(
-    text: str, sent: tx.Sentence, cue: Cue, next_start: int, lang: str, earlier: list[FoundClaim]
+    text: str, sent: tx.Sentence, cue: Cue, next_start: int, lang: str, ctx: _Context
 ) -> FoundClaim | None:
     s = sent.text
-    source = _source(s, cue, lang, _Context(text, sent.start, earlier))
+    source = _source(s, cue, lang, ctx)
     if source is None:
         return None
     clause_start = max((m.end() for m in re.finditer(r"[,;:]", s[: cue.start])), default=0)
@@ -546,13 +551,8 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
             return Source(claimant, role, en_subject.start, cue.verb_end)
     subject = _subject_phrase(seg) if seg else None
     if elided and subject is None:
-        prev = [
-            f
-            for f in ctx.earlier
-            if f.claim.cue not in ("laut", "Laut", "so")
-            and (f.claim.span or (0,))[0] == ctx.sent_start
-        ]
-        return _Context(ctx.text, ctx.sent_start, prev).resolved(clause_start, cue.verb_end)
+        prev = [f for f in ctx.here if f.claim.cue not in ("laut", "Laut", "so")]
+        return _Context(ctx.text, ctx.sent_start, [], prev).resolved(clause_start, cue.verb_end)
     if subject is not None and _NEGATION.search(seg) is None:
         claimant, role = tx.split_role(subject)
         return Source(claimant, role, seg_start, cue.verb_end)
