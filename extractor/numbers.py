@@ -375,26 +375,35 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
 # --- the scanner --------------------------------------------------------------------------
 
 
-_SPECIAL_RES = [(r, NumberKind.DATE) for r in _DATE_RES] + [(r, NumberKind.TIME) for r in _TIME_RES]
-_SPECIAL_RES_EN = [*_SPECIAL_RES, (_EN_TIME_RE, NumberKind.TIME)]
-_DIGIT = re.compile(r"\d")
+#: date and time patterns that start with a digit: tried only where a digit run starts
+_DIGIT_FIRST = [(r, NumberKind.DATE) for i, r in enumerate(_DATE_RES) if i != 3] + [
+    (r, NumberKind.TIME) for r in _TIME_RES
+]
+_DIGIT_FIRST_EN = [*_DIGIT_FIRST, (_EN_TIME_RE, NumberKind.TIME)]
+_MONTH_FIRST = _DATE_RES[3]  # "October 3, 2024"
+_DIGIT_RUN = re.compile(r"(?<!\d)\d")
 
 
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
-    """Dates and clock times, found before the scanner so that it does not read them."""
-    if not _DIGIT.search(text):
+    """Dates and clock times, found before the scanner so that it does not read them. The
+    digit-first patterns are tried at digit-run starts only (one scan for digits, not one
+    scan of the text per pattern)."""
+    starts = [m.start() for m in _DIGIT_RUN.finditer(text)]
+    if not starts:
         return []  # every date and time pattern has a digit
     found: list[NumberMention] = []
-    for rx, kind in _SPECIAL_RES_EN if lang == "en" else _SPECIAL_RES:
-        for m in rx.finditer(text):
-            nums = re.findall(r"\d+", m.group())
-            if kind == NumberKind.TIME:
-                value = int(nums[0]) + (int(nums[1]) / 60 if len(nums) > 1 else 0)
-            else:
-                value = float(nums[0])
-            found.append(
-                NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
-            )
+    patterns = _DIGIT_FIRST_EN if lang == "en" else _DIGIT_FIRST
+    matches = [(m, kind) for pos in starts for rx, kind in patterns if (m := rx.match(text, pos))]
+    matches += [(m, NumberKind.DATE) for m in _MONTH_FIRST.finditer(text)]
+    for m, kind in matches:
+        nums = re.findall(r"\d+", m.group())
+        if kind == NumberKind.TIME:
+            value = int(nums[0]) + (int(nums[1]) / 60 if len(nums) > 1 else 0)
+        else:
+            value = float(nums[0])
+        found.append(
+            NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
+        )
     return _non_overlapping(found) if len(found) > 1 else found
 
 
