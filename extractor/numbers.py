@@ -11,8 +11,9 @@ Conventions worth knowing:
   "range"; `value` is the lower bound, `upper` the upper bound.
 - German "Billion" is 1e12, English "billion" 1e9. Without a language, a capitalised
   "Billion(en)" counts as German.
-- Without a language, `find_numbers` guesses one from function words; `parse_number` decides
-  by shape alone (a dot or comma followed by exactly three digits is a thousands separator).
+- Without a language, `find_numbers` asks the package's language guesser
+  (`extractor.language`); `parse_number`, and text too short to tell, decide by shape alone (a
+  dot or comma followed by exactly three digits is a thousands separator).
 - For dates, `value` is the first number as written (the day, or the year of an ISO date);
   for times it is the hour plus minutes / 60.
 """
@@ -21,11 +22,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 
 from text_to_num import text2num
 
+from extractor.language import guess_language
 from extractor.records import Qualifier
+
+
+class NumberKind(StrEnum):
+    """What a number mention is; only a QUANTITY is a Figure (GUIDELINES §5.1)."""
+
+    QUANTITY = "quantity"
+    YEAR = "year"
+    DATE = "date"
+    TIME = "time"
+    ORDINAL = "ordinal"
+    CODE = "code"  # a label or reference: "Fig. 3", "Section 4.1", "[50]", "2011b", "3er"
 
 
 @dataclass(frozen=True)
@@ -38,8 +52,9 @@ class NumberMention:
     value: float
     unit: str | None
     qualifier: str
-    kind: str  # "quantity", "year", "date", "time" or "ordinal"
+    kind: NumberKind
     upper: float | None = None  # upper bound of a range, else None
+    noun: tuple[int, int] | None = None  # span of what a quantity counts ("Soldaten"), if any
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -54,8 +69,6 @@ _COMMA_DECIMAL = {
     "ro", "hu", "da", "sv", "no", "nb", "nn", "fi", "tr", "el", "bg", "id", "vi", "ca", "lt",
     "lv", "et",
 }  # fmt: skip
-_DE_WORDS = _wordset("der die das und nicht ist mit von den dem ein eine sich auf im des")
-_EN_WORDS = _wordset("the and of to is was with that for on are were from by")
 
 
 def _lang(language: str | None) -> str | None:
@@ -63,17 +76,6 @@ def _lang(language: str | None) -> str | None:
     if not language:
         return None
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
-
-
-def _guess_lang(text: str) -> str | None:
-    words = re.findall(r"[a-zäöüß]+", text[:20000].lower())
-    de = sum(w in _DE_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
-    if de >= 2 and de > en:
-        return "de"
-    if en >= 2 and en > de:
-        return "en"
-    return None
 
 
 def _style(lang: str | None) -> str | None:
@@ -94,7 +96,8 @@ _SCALES: dict[str, float] = {
 }  # fmt: skip
 _SCALE_RE = re.compile(
     r"\s+(Tausend|tausend|thousands?|Mio\.|Mio\b|Millionen|Million|millions?|Mrd\.|Mrd\b|"
-    r"Milliarden|Milliarde|billions?|Billionen|Billion|Bio\.|trillions?|bn\b|mn\b|tn\b)",
+    r"Milliarden|Milliarde|billions?|Billionen|Billion|Bio\.|trillions?|bn\b|mn\b|tn\b|"
+    r"TAUSEND|MILLIONEN|MILLION|MILLIARDEN|MILLIARDE|BILLIONEN)(?![\w])",
 )
 _ATTACHED_SCALE_RE = re.compile(r"(k|K|bn|mn|Mrd\.?|Mio\.?|tn)(?![\w])")
 
@@ -169,9 +172,14 @@ _QUALIFIERS: list[tuple[str, Qualifier]] = [
     (r"nearly", Qualifier.ABOUT), (r"almost", Qualifier.ABOUT), (r"some", Qualifier.ABOUT),
     (r"approx\.", Qualifier.ABOUT),
 ]  # fmt: skip
-_QUALIFIER_RE = re.compile(
-    r"(?<![\w])(" + "|".join(f"(?:{p})" for p, _ in _QUALIFIERS) + r")\s+$", re.IGNORECASE
-)
+#: the qualifier cues as written (lower case, one space between words), for a lookup of the
+#: one or two words before a number
+_QUALIFIER_WORDS: dict[str, Qualifier] = {
+    **{w: Qualifier.ESTIMATE for w in ("geschätzt", "geschätzte", "geschätzten", "geschätztem",
+                                       "geschätzter", "geschätztes")},
+    **{re.sub(r"\\s\+", " ", p).replace("\\", ""): q for p, q in _QUALIFIERS if "?" not in p},
+}  # fmt: skip
+_OPENING = "([{„“\"'»«‚‘"
 
 _MONTHS_DE = (
     "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
@@ -231,10 +239,13 @@ _ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
 
 # --- tokenising ---------------------------------------------------------------------------
 
+#: zero-width characters that may sit inside a number ("11\u200b000") and are read through
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_D = rf"\d(?:[{ZERO_WIDTH}]*\d)*"  # digits, zero-width characters between them allowed
 _TOKEN_RE = re.compile(
-    r"\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+(?!\d)(?:,\d+)?"
-    r"|\d+(?:[.,]\d+)*"
-    r"|[^\W\d_]+(?:-[^\W\d_]+)*"
+    rf"\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{ZERO_WIDTH}]|[.,]\d)(?:,{_D})?"
+    rf"|{_D}(?:[{ZERO_WIDTH}]*[.,][{ZERO_WIDTH}]*{_D})*"
+    r"|(?:[^\W\d_]|[\u0300-\u036f])+(?:-(?:[^\W\d_]|[\u0300-\u036f])+)*"
 )
 
 
@@ -249,6 +260,21 @@ _NUMBERISH_RE = re.compile(
 
 
 @lru_cache(maxsize=65536)
+def _may_be_number_word(low: str, lang: str | None) -> bool:
+    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third", "an"):
+    most words are not, and news repeats its words, so the answer is cached."""
+    if not _NUMBERISH_RE.search(low):
+        return False
+    if low in _ONE_WORDS or low in _ORDINAL_WORDS_EN or _ORDINAL_WORDS_DE.fullmatch(low):
+        return True
+    return low == "second" or any(_word_value(low, lg) is not None for lg in _langs(lang))
+
+
+def _langs(lang: str | None) -> tuple[str, ...]:
+    return (lang,) if lang else ("de", "en")
+
+
+@lru_cache(maxsize=65536)
 def _word_value(word: str, lang: str) -> float | None:
     try:
         return float(text2num(word, lang))
@@ -258,7 +284,7 @@ def _word_value(word: str, lang: str) -> float | None:
 
 def _parse_digits(s: str, style: str | None) -> float | None:
     """Value of a digit string like '11.000', '1,2', '1,234,567.5' under a digit style."""
-    s = re.sub(r"[\u00a0\u202f\u2009 ]", "", s)
+    s = re.sub(rf"[\u00a0\u202f\u2009 {ZERO_WIDTH}]", "", s)
     if not s or not s[0].isdigit():
         return None
     has_dot, has_comma = "." in s, "," in s
@@ -286,11 +312,14 @@ def _parse_digits(s: str, style: str | None) -> float | None:
         return None
 
 
+_NEXT_CHAR = re.compile(r"[ \t\u00a0]*(\S)")
+
+
 def _words_after(text: str, pos: int, n: int) -> list[re.Match[str]]:
     """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen."""
     out: list[re.Match[str]] = []
     while len(out) < n:
-        m = re.compile(r"[ \t\u00a0]*(\S)").match(text, pos)
+        m = _NEXT_CHAR.match(text, pos)
         if not m or not (m.group(1).isalnum() or m.group(1) in "\"'„“»"):
             break
         tm = _TOKEN_RE.match(text, m.start(1))
@@ -305,7 +334,8 @@ _EN_STOP = _wordset(
     """the a an of in on at to for from by with and or but as than that which who were was is
     are be been being have has had will would could should may might can do did does not no
     this these those their its his her our into over under after before during per each
-    were said says more less about killed wounded injured dead"""
+    were said says more less about killed wounded injured dead when where while if whereas
+    because although then thus respectively"""
 )
 
 
@@ -345,22 +375,36 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
 # --- the scanner --------------------------------------------------------------------------
 
 
+#: date and time patterns that start with a digit: tried only where a digit run starts
+_DIGIT_FIRST = [(r, NumberKind.DATE) for i, r in enumerate(_DATE_RES) if i != 3] + [
+    (r, NumberKind.TIME) for r in _TIME_RES
+]
+_DIGIT_FIRST_EN = [*_DIGIT_FIRST, (_EN_TIME_RE, NumberKind.TIME)]
+_MONTH_FIRST = _DATE_RES[3]  # "October 3, 2024"
+_DIGIT_RUN = re.compile(r"(?<!\d)\d")
+
+
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
+    """Dates and clock times, found before the scanner so that it does not read them. The
+    digit-first patterns are tried at digit-run starts only (one scan for digits, not one
+    scan of the text per pattern)."""
+    starts = [m.start() for m in _DIGIT_RUN.finditer(text)]
+    if not starts:
+        return []  # every date and time pattern has a digit
     found: list[NumberMention] = []
-    res = [(r, "date") for r in _DATE_RES] + [(r, "time") for r in _TIME_RES]
-    if lang == "en":
-        res.append((_EN_TIME_RE, "time"))
-    for rx, kind in res:
-        for m in rx.finditer(text):
-            nums = re.findall(r"\d+", m.group())
-            if kind == "time":
-                value = int(nums[0]) + (int(nums[1]) / 60 if len(nums) > 1 else 0)
-            else:
-                value = float(nums[0])
-            found.append(
-                NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
-            )
-    return _non_overlapping(found)
+    patterns = _DIGIT_FIRST_EN if lang == "en" else _DIGIT_FIRST
+    matches = [(m, kind) for pos in starts for rx, kind in patterns if (m := rx.match(text, pos))]
+    matches += [(m, NumberKind.DATE) for m in _MONTH_FIRST.finditer(text)]
+    for m, kind in matches:
+        nums = re.findall(r"\d+", m.group())
+        if kind == NumberKind.TIME:
+            value = int(nums[0]) + (int(nums[1]) / 60 if len(nums) > 1 else 0)
+        else:
+            value = float(nums[0])
+        found.append(
+            NumberMention(m.start(), m.end(), m.group(), float(value), None, "exact", kind)
+        )
+    return _non_overlapping(found) if len(found) > 1 else found
 
 
 def _non_overlapping(items: list[NumberMention]) -> list[NumberMention]:
@@ -379,11 +423,14 @@ def _at_sentence_start(text: str, pos: int) -> bool:
     return not before or before[-1] in ".!?:\n"
 
 
+@dataclass(frozen=True)
 class _Atom:
     """A bare number (digits or words) before qualifiers, scales and units are attached."""
 
-    def __init__(self, start: int, end: int, value: float, digits: bool) -> None:
-        self.start, self.end, self.value, self.digits = start, end, value, digits
+    start: int
+    end: int
+    value: float
+    digits: bool
 
 
 def _atom_at(
@@ -454,6 +501,8 @@ def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
     low = re.sub(r"\s+", " ", raw.lower())
     if low in _CASE_SENSITIVE_UNITS and raw != low:
         return None
+    if raw == "mW":
+        return "mW", m.end()
     if low in _CURRENCY_WORDS:
         return _CURRENCY_WORDS[low], m.end()
     if raw in _CURRENCY_SYMBOLS:
@@ -464,149 +513,302 @@ def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
 def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
     """Every number mention in the text, including years/dates/times/ordinals marked by kind,
     in text order, non-overlapping."""
-    lang = _lang(language) or _guess_lang(text)
+    lang = _lang(language) or guess_language(text)
     style = _style(lang)
     special = _pre_pass(text, lang)
     mentions: list[NumberMention] = []
     nxt = 0  # index of the next date/time mention not yet passed
-    pos = 0
-    while True:
-        m = _TOKEN_RE.search(text, pos)
-        if not m:
-            break
-        pos = m.end()
+    pos = 0  # end of what is read so far
+    code_end = -1  # end of the last label ("Figs. 3, 6–9": the list goes on)
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group()
+        digits = tok[0].isdigit()
+        if m.start() < pos or not (digits or _may_be_number_word(tok.lower(), lang)):
+            continue
         while nxt < len(special) and special[nxt].end <= m.start():
             nxt += 1
         if nxt < len(special) and special[nxt].start <= m.start():
-            pos = max(pos, special[nxt].end)
+            pos = special[nxt].end
             continue
-        if not (m.group()[0].isdigit() or _NUMBERISH_RE.search(m.group())):
-            continue
-        mention = _mention_at(text, m, lang, style)
+        if code_end >= 0 and digits and _LIST_JOIN.fullmatch(text, code_end, m.start()):
+            mention = _code(text, m.start(), m.end())
+        else:
+            mention = _mention_at(text, m, lang, style)
         if mention is None:
             continue
+        code_end = mention.end if mention.kind == NumberKind.CODE else -1
         if nxt < len(special) and mention.end > special[nxt].start:
             continue  # would swallow a date or time
         mentions.append(mention)
-        pos = max(pos, mention.end)
+        pos = mention.end
     return sorted([*special, *mentions], key=lambda x: x.start)
+
+
+def _code(text: str, start: int, end: int) -> NumberMention:
+    value = _parse_digits(re.sub(r"\D+$", "", text[start:end]) or "0", None) or 0.0
+    return NumberMention(start, end, text[start:end], value, None, "exact", NumberKind.CODE)
+
+
+#: words that make the number after them a label: "Fig. 3", "Section 4.1", "Artikel 5"
+_LABEL_WORDS = _wordset(
+    """fig figs figure figures table tables tab section sections sect sec eq eqs equation
+    equations chapter chap appendix abb abbildung abbildungen tabelle kapitel abschnitt
+    gleichung line lines step steps phase phases axis scenario scenarios experiment exp case
+    cases sample samples station site sites lemma theorem proposition definition algorithm
+    article articles artikel art abs no nr nummer number level stage group type version part
+    zone round runde gruppe stufe teil platz ref refs model region plot treatment lane panel box
+    row column layer unit core well hole"""
+)
+
+
+def _after_label(before: str) -> bool:
+    """Whether a label word or § stands right before the number (same line)."""
+    head = before.rstrip(" \t\u00a0")
+    if not head or head[-1].isspace():
+        return False
+    if head[-1] in ("§", "#"):
+        return True
+    word = head.rsplit(None, 1)[-1].lstrip(_OPENING).lower()
+    return (word[:-1] if word.endswith(".") else word) in _LABEL_WORDS
+
+
+#: what joins the items of a label list: "Figs. 3, 6–9", "phases 3 and 5"
+_LIST_JOIN = re.compile(r"\s*(?:,|;|–|-|and|und|or|oder|&)\s*(?:and\s+|und\s+)?")
+_CODE_BEFORE = re.compile(r"[^\W\d_][-−]?\Z")
+_CITATION_OPEN = re.compile(r"\[[\d,;\s–-]*$")
+_CITATION_CLOSE = re.compile(r"[\d,;\s–-]*\]")
+_ATTACHED = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+_NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(\[=≈∼~<>:;,/]))[−-]$")
+_SCIENTIFIC = re.compile(r"\s?[×x]\s?10\s?(?:\^\s?)?([−-]?\d{1,2})(?!\d)")
+#: a measurement's uncertainty belongs to it: "3.19 ± 0.10", "4.1816(4)"
+_UNCERTAINTY = re.compile(r"\s?±\s?\d+(?:[.,]\d+)?|\(\d{1,2}\)(?=[\s,;.]|$)")
+
+
+def _designation(
+    text: str, m: re.Match[str], before: str, lang: str | None
+) -> NumberMention | None:
+    """A label, reference or code rather than an amount: "Fig. 3", "Section 4.1", "[50]",
+    "(27)" after a word (an English citation), "(5) Finally", "2011b", "3er"."""
+    tok = m.group()
+    after = text[m.end() : m.end() + 40]
+    glued = _ATTACHED.match(text, m.end())
+    end = m.end() + (len(glued.group()) if glued and len(glued.group()) <= 2 else 0)
+    if _after_label(before):
+        return _code(text, m.start(), end)
+    if "[" in before[-24:] and _CITATION_OPEN.search(before[-24:]) and _CITATION_CLOSE.match(after):
+        return _code(text, m.start(), m.end())
+    paren = before.endswith("(") and after.startswith(")")
+    if paren and lang != "de" and re.fullmatch(r"\d{1,3}", tok):
+        lead = before[:-1].rstrip()
+        if re.search(r"(?:[a-z)\].]|^)$", lead) or re.match(r"\)\s+[A-Z]", after):
+            return _code(text, m.start(), m.end())
+    if glued and not _unit_or_scale(glued.group()):
+        return _code(text, m.start(), m.end() + len(glued.group()))
+    return None
+
+
+def _unit_or_scale(word: str) -> bool:
+    """A letter run glued to digits that still reads as part of the amount ("5km", "2bn")."""
+    low = word.lower()
+    return (
+        low in _UNIT_WORDS
+        or low in _SCALES
+        or low in _CURRENCY_WORDS
+        or low in ("st", "nd", "rd", "th", "h", "min", "s", "x", "mw", "kwh", "mm", "ml", "µm")
+        or bool(_ATTACHED_SCALE_RE.fullmatch(word))
+    )
+
+
+def _ordinal_at(
+    text: str, m: re.Match[str], before: str, lang: str | None, style: str | None
+) -> NumberMention | None:
+    """ "3rd", "dritte", "the second", German "die 3. Armee" (not "am 3. Oktober": a date)."""
+    tok = m.group()
+    if tok[0].isdigit():
+        if lang != "de" and re.match(r"(st|nd|rd|th)\b", text[m.end() : m.end() + 3]):
+            end = m.end() + 2
+            return NumberMention(m.start(), end, text[m.start() : end], float(tok), None, "exact",
+                                 NumberKind.ORDINAL)  # fmt: skip
+        if style != "en" and re.fullmatch(r"\d{1,3}", tok):
+            nxt = re.compile(r"\.[ \t]+([^\W\d_]+)").match(text, m.end())
+            prev = re.search(r"([^\W\d_]+)\s+$", before)
+            if nxt and (nxt.group(1)[0].islower() or (prev and prev.group(1) in _ARTICLES_PREPS)):
+                end = m.end() + 1
+                return NumberMention(m.start(), end, text[m.start() : end], float(tok), None,
+                                     "exact", NumberKind.ORDINAL)  # fmt: skip
+        return None
+    ordinal = _ordinal_word(tok, text, m.start(), lang)
+    if ordinal is None:
+        return None
+    return NumberMention(m.start(), m.end(), tok, ordinal, None, "exact", NumberKind.ORDINAL)
+
+
+@dataclass
+class _Draft:
+    """A number being read: the atom, grown step by step by sign, currency, scale, range,
+    unit and qualifier."""
+
+    start: int
+    end: int
+    value: float
+    digits: bool
+    token: str
+    unit: str | None = None
+    qualifier: Qualifier = Qualifier.EXACT
+    upper: float | None = None
+    scaled: bool = False
 
 
 def _mention_at(
     text: str, m: re.Match[str], lang: str | None, style: str | None
 ) -> NumberMention | None:
-    tok = m.group()
     before = text[max(0, m.start() - 40) : m.start()]
-    if tok[0].isdigit():
-        # designations and codes: F-16, G7, COVID-19, A4
-        if re.search(r"[^\W\d_]-?$", before):
-            return None
-        after = text[m.end() : m.end() + 3]
-        if re.match(r"(st|nd|rd|th)\b", after) and lang != "de":
-            end = m.end() + 2
-            return NumberMention(m.start(), end, text[m.start() : end], float(tok), None,
-                                 "exact", "ordinal")  # fmt: skip
-    else:
-        ordinal = _ordinal_word(tok, text, m.start(), lang)
-        if ordinal is not None:
-            return NumberMention(m.start(), m.end(), tok, ordinal, None, "exact", "ordinal")
+    if m.group()[0].isdigit():
+        if _CODE_BEFORE.search(before[-2:]):
+            return None  # designations and unit powers: F-16, G7, COVID-19, A4, cm−1
+        code = _designation(text, m, before, lang)
+        if code is not None:
+            return code
+    ordinal = _ordinal_at(text, m, before, lang, style)
+    if ordinal is not None:
+        return ordinal
     atom = _atom_at(text, m, lang, style)
     if atom is None:
         return None
-    start, end, value = atom.start, atom.end, atom.value
-    unit: str | None = None
-    qualifier = Qualifier.EXACT
-    upper: float | None = None
-    scaled = False
-
-    # German ordinal digits: "am 3. Oktober" is a date (pre-pass), "die 3. Armee" an ordinal
-    if atom.digits and style != "en" and re.fullmatch(r"\d{1,3}", tok):
-        nxt = re.compile(r"\.[ \t]+([^\W\d_]+)").match(text, end)
-        prev = re.search(r"([^\W\d_]+)\s+$", before)
-        if nxt and (nxt.group(1)[0].islower() or (prev and prev.group(1) in _ARTICLES_PREPS)):
-            return NumberMention(start, end + 1, text[start : end + 1], value, None, "exact",
-                                 "ordinal")  # fmt: skip
-
-    # currency before the number: "$2.5 billion", "€ 300", "US-$ 5"
-    cm = _PREFIX_CURRENCY_RE.search(before) if atom.digits else None
-    if cm:
-        unit = _CURRENCY_SYMBOLS[cm.group(1).replace("-", "")] if "$" not in cm.group(1) else "USD"
-        start = m.start() - (len(before) - cm.start())
-        if atom.digits:
-            am = _ATTACHED_SCALE_RE.match(text, end)
-            mm_ = re.compile(r"m(?![\w])").match(text, end)
-            if am or mm_:
-                value *= _SCALES[(am or mm_).group(1).lower() if am else "mn"]
-                end = (am or mm_).end()
-                scaled = True
-    elif atom.digits:
-        am = re.compile(r"(k|K|bn|mn|tn)(?![\w])").match(text, end)
-        if am:
-            value *= _SCALES[am.group(1).lower()]
-            end, scaled = am.end(), True
-
-    sc = None if scaled else _scale_at(text, end, lang)
-    if sc:
-        value *= sc[0]
-        end = sc[1]
-        scaled = True
-
-    # ranges: "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300"
-    between = re.search(r"(?:zwischen|between)\s+$", before, re.IGNORECASE)
-    joiner = r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)"
-    rm = re.compile(joiner).match(text, end)
-    if rm and (between or not re.search(r"(?:und|and)", rm.group(1))):
-        m2 = _TOKEN_RE.match(text, rm.end())
-        a2 = _atom_at(text, m2, lang, style) if m2 else None
-        if a2 is not None and a2.digits == atom.digits:
-            v2, end2 = a2.value, a2.end
-            sc2 = _scale_at(text, end2, lang)
-            if sc2:
-                v2 *= sc2[0]
-                end2 = sc2[1]
-                if not scaled:
-                    value *= sc2[0]
-            if v2 >= value:
-                upper, end, qualifier = v2, end2, Qualifier.RANGE
-                if between:
-                    start = m.start() - (len(before) - between.start())
-
-    if unit is None:
-        um = _unit_at(text, end)
+    d = _Draft(atom.start, atom.end, atom.value, atom.digits, m.group())
+    if d.digits:
+        _sign(d, before)
+        _currency_before(text, d, before)
+        _scientific(text, d)
+    if not d.scaled:
+        _scale_word(text, d, lang)
+    _range(text, d, before, lang, style)
+    if d.unit is None:
+        um = _unit_at(text, d.end)
         if um:
-            unit, end = um
+            d.unit, d.end = um
+    _qualifier(text, d)
+    kind = _kind(text, d, before, lang)
+    cn = None
+    if kind == NumberKind.QUANTITY:
+        cn = counted_noun(text, d.end, "en" if lang == "en" else "de")
+        if cn and d.unit is None:
+            d.unit = text[cn[0] : cn[1]].split()[-1]
+    return NumberMention(d.start, d.end, text[d.start : d.end], float(d.value), d.unit,
+                         d.qualifier.value, kind, d.upper, cn)  # fmt: skip
 
-    qm = _QUALIFIER_RE.search(text[max(0, start - 40) : start])
-    if qm and qualifier != Qualifier.RANGE:
-        word = qm.group(1)
-        for pattern, q in _QUALIFIERS:
-            if re.fullmatch(pattern, word, re.IGNORECASE):
-                qualifier = q
-                break
-        start = start - (len(text[max(0, start - 40) : start]) - qm.start())
 
-    kind = "quantity"
+def _sign(d: _Draft, before: str) -> None:
+    """A minus sign written right before the digits: "−25.9", "(-3)"."""
+    if before[-1:] in ("-", "−") and _NEGATIVE_SIGN.search(before[-2:]):
+        d.value, d.start = -d.value, d.start - 1
+
+
+def _currency_before(text: str, d: _Draft, before: str) -> None:
+    """Currency before the number ("$2.5 billion", "€ 300", "US-$ 5") and an attached scale
+    ("$5bn", "€3m", "10k")."""
+    window = before[-5:]
+    cm = _PREFIX_CURRENCY_RE.search(window)
+    if cm:
+        sym = cm.group(1)
+        d.unit = "USD" if "$" in sym else _CURRENCY_SYMBOLS[sym.replace("-", "")]
+        d.start -= len(window) - cm.start()
+        am = _ATTACHED_SCALE_RE.match(text, d.end) or re.compile(r"m(?![\w])").match(text, d.end)
+        if am:
+            word = am.group(1).lower() if am.lastindex else "mn"
+            d.value *= _SCALES[word]
+            d.end, d.scaled = am.end(), True
+        return
+    am = re.compile(r"(k|K|bn|mn|tn)(?![\w])").match(text, d.end)
+    if am:
+        d.value *= _SCALES[am.group(1).lower()]
+        d.end, d.scaled = am.end(), True
+
+
+def _scientific(text: str, d: _Draft) -> None:
+    """ "4.3 × 10−8" is one number (the superscript minus often arrives as a plain one)."""
+    sm = _SCIENTIFIC.match(text, d.end)
+    if sm:
+        d.value *= 10.0 ** int(sm.group(1).replace("−", "-"))
+        d.end, d.scaled = sm.end(), True
+    um = _UNCERTAINTY.match(text, d.end)
+    if um and (um.group().lstrip()[:1] == "±" or "." in d.token):
+        d.end = um.end()
+
+
+def _scale_word(text: str, d: _Draft, lang: str | None) -> None:
+    sc = _scale_at(text, d.end, lang)
+    if sc:
+        d.value *= sc[0]
+        d.end, d.scaled = sc[1], True
+
+
+_BETWEEN = re.compile(r"(?<!\w)(?:zwischen|between)\s+$", re.IGNORECASE)
+_RANGE_JOINER = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)")
+
+
+def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | None) -> None:
+    """ "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
+    between = _BETWEEN.search(before[-10:]) if before[-1:].isspace() else None
+    rm = _RANGE_JOINER.match(text, d.end)
+    if not rm or (not between and re.search(r"(?:und|and)", rm.group(1))):
+        return
+    m2 = _TOKEN_RE.match(text, rm.end())
+    a2 = _atom_at(text, m2, lang, style) if m2 else None
+    if a2 is None or a2.digits != d.digits:
+        return
+    v2, end2 = a2.value, a2.end
+    sc2 = _scale_at(text, end2, lang)
+    if sc2:
+        v2 *= sc2[0]
+        end2 = sc2[1]
+        if not d.scaled:
+            d.value *= sc2[0]
+    if v2 >= d.value:
+        d.upper, d.end, d.qualifier = v2, end2, Qualifier.RANGE
+        if between:
+            d.start -= len(before) - between.start()
+
+
+def _qualifier(text: str, d: _Draft) -> None:
+    """The cue word right before the number ("rund", "more than"); not for a range."""
+    if d.qualifier == Qualifier.RANGE:
+        return
+    window = text[max(0, d.start - 24) : d.start]
+    head = window.rstrip()
+    if len(head) == len(window):
+        return  # a cue is a word of its own, before a space
+    words = head.rsplit(None, 2)
+    for n in (2, 1):
+        if len(words) < n:
+            continue
+        first = words[-n].lstrip(_OPENING)
+        phrase = " ".join([first, *words[len(words) - n + 1 :]]).lower()
+        q = _QUALIFIER_WORDS.get(phrase)
+        if q is not None and first:
+            d.qualifier = q
+            d.start -= len(window) - (head.rindex(words[-n]) + len(words[-n]) - len(first))
+            return
+
+
+def _kind(text: str, d: _Draft, before: str, lang: str | None) -> NumberKind:
+    """A year ("im Jahr 2024", "2023 schon") or a quantity."""
     if (
-        atom.digits
-        and re.fullmatch(r"\d{4}", tok)
-        and 1900 <= atom.value <= 2100
-        and unit is None
-        and not scaled
-        and qualifier in (Qualifier.EXACT, Qualifier.RANGE)
+        d.digits
+        and re.fullmatch(r"\d{4}", d.token)
+        and 1900 <= d.value <= 2100
+        and d.unit is None
+        and not d.scaled
+        and d.qualifier in (Qualifier.EXACT, Qualifier.RANGE)
         and (
-            _YEAR_CUES.search(before)
-            or counted_noun(text, end, "en" if lang == "en" else "de") is None
+            _YEAR_CUES.search(before[-20:])
+            or counted_noun(text, d.end, "en" if lang == "en" else "de") is None
         )
     ):
-        kind = "year"
-        start = m.start() if qualifier == Qualifier.EXACT else start
-    if unit is None and kind == "quantity":
-        cn = counted_noun(text, end, "en" if lang == "en" else "de")
-        if cn:
-            unit = re.split(r"\s+", text[cn[0] : cn[1]])[-1]
-    return NumberMention(
-        start, end, text[start:end], float(value), unit, qualifier.value, kind, upper
-    )
+        if d.qualifier == Qualifier.EXACT:
+            d.start = d.end - 4 if d.upper is None else d.start
+        return NumberKind.YEAR
+    return NumberKind.QUANTITY
 
 
 def _ordinal_word(tok: str, text: str, pos: int, lang: str | None) -> float | None:

@@ -164,3 +164,24 @@ def test_sentences_keep_abbreviations_and_ordinals_together() -> None:
 def test_empty_and_numberless_text() -> None:
     assert analyze("").all_records() == []
     assert analyze("Es regnet.", "de").all_records() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "types"),
+    [
+        ("Up to 900 dock workers began a hunger strike on Monday.", "en", ["PROTEST"]),
+        ("Oslo says it will not accept the proposed border change.", "en", ["REJECT"]),
+        ("The union rejected an offer for direct talks with the owners.", "en", ["REJECT"]),
+        ("Police arrested 12 protesters outside the town hall.", "en", ["COERCE"]),
+        ("The minister will resign at the end of the month.", "en", ["RETREAT"]),
+        ("Die Beschäftigten legten mit einem Warnstreik den Hafen lahm.", "de", ["PROTEST"]),
+    ],
+)
+def test_event_types_from_general_triggers(text: str, language: str, types: list[str]) -> None:
+    """The first event word of an English sentence governs the rest ("rejected an offer for
+    talks" is no CONSULT); REJECT keeps its negation."""
+    assert [e.event_type.value for e in find_events(text, language)] == types
+
+
+def test_floods_kill_but_nobody_assaults() -> None:
+    assert find_events("At least 14 people were killed in the floods.", "en") == []

@@ -96,3 +96,18 @@ def test_one_megabyte_without_paragraphs_chunks_fast() -> None:
 def test_impossible_settings_are_usage_errors(max_chars: int, overlap: int) -> None:
     with pytest.raises(UsageError, match="overlap"):
         chunk_text("Ein Satz.", max_chars=max_chars, overlap=overlap)
+
+
+def test_one_sentence_splitter_for_chunks_and_analyzers() -> None:
+    from extractor.analyzers import text as analyzer_text
+    from extractor.chunking import sentence_breaks, sentences
+
+    assert analyzer_text.sentences is sentences
+    text = read(DATA / "abbreviations.txt")
+    found = sentences(text)
+    ends = {s.end for s in found}
+    for end, nxt in sentence_breaks(text):
+        assert end in ends and text[end:nxt].isspace()
+    for s in found:
+        assert text[s.start : s.end] == s.text
+        assert s.text.split()[-1].lower().rstrip(".") not in {"z", "b", "ca", "nr", "mio"}

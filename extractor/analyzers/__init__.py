@@ -7,18 +7,22 @@ evidence is the text at its span.
 
 from __future__ import annotations
 
-from extractor.analyzers.claims import find_claims
+from extractor.analyzers.claims import find_claims, find_claims_with_spans
 from extractor.analyzers.events import find_events
 from extractor.analyzers.figures import find_figures
+from extractor.analyzers.text import document
 from extractor.records import ArticleExtraction
 
 __all__ = ["analyze", "find_claims", "find_events", "find_figures"]
 
 
 def analyze(text: str, language: str | None = None) -> ArticleExtraction:
-    """Events, Claims and Figures of one article by the rule-based analyzers."""
+    """Events, Claims and Figures of one article by the rule-based analyzers; the text is
+    split and scanned for numbers once, and the claims are found once."""
+    doc = document(text, language)
+    found = find_claims_with_spans(text, doc=doc)
     return ArticleExtraction(
-        events=find_events(text, language),
-        claims=find_claims(text, language),
-        figures=find_figures(text, language),
+        events=find_events(text, doc=doc),
+        claims=[f.claim for f in found],
+        figures=find_figures(text, doc=doc, claims=found),
     )

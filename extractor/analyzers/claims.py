@@ -1,43 +1,71 @@
 """Claims from reporting cues, without a model: who says what, in German and English.
 
 Cues follow speaker-attribution work (GePaDe-SpkAtt, GermEval 2023 SpkAtt): reporting verbs
-("erklärte", "warnte", "said"), separable ones ("teilte ... mit", "deutete ... an"),
-prepositional cues ("laut X", "nach Angaben von X", "X zufolge", "according to X") and the
-trailing German "..., so der Geheimdienst." The evidence is the whole sentence, so it always
-contains cue, claimant and message verbatim.
+in any tense ("erklärte", "hat angekündigt", "wie X mitteilte"), separable ones ("teilte ...
+mit", "geht davon aus"), prepositional cues ("laut X", "nach Angaben von X", "nach
+Polizeiangaben", "X zufolge", "according to X") and "so X" after the message. German verbs
+are recognised by their lemma (simplemma's bundled dictionary), so every tense and person of a
+lexicon verb counts. The evidence is the whole sentence, so it always contains cue, claimant
+and message verbatim.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from extractor import numbers
 from extractor.analyzers import text as tx
 from extractor.records import Claim, Grounding, Hedging, Speech
 
-# (verb pattern, separable particle or None); lower-case verbs are matched case-sensitively.
-_VERBS_DE: list[tuple[str, str | None]] = [
-    (r"erklärte|erklärten|erklärt", None), (r"sagte|sagten|sagt", None),
-    (r"warnte|warnten|warnt", None), (r"meldete|meldeten|meldet", None),
-    (r"betonte|betonten|betont", None), (r"bestätigte|bestätigten", None),
-    (r"berichtete|berichteten|berichtet", None), (r"kritisierte|kritisierten", None),
-    (r"verkündete|verkündeten", None), (r"behauptete|behaupteten|behauptet", None),
-    (r"enthüllte|enthüllten", None), (r"versicherte|versicherten", None),
-    (r"unterstrich|unterstrichen", None), (r"erläuterte|erläuterten", None),
-    (r"schrieb|schrieben", None), (r"dementierte|dementierten|dementiert", None),
-    (r"bestritt|bestritten", None), (r"teilte|teilten|teilt", "mit"),
-    (r"deutete|deuteten|deutet", "an"), (r"kündigte|kündigten|kündigt", "an"),
-    (r"gab|gaben|gibt", "bekannt"), (r"räumte|räumten|räumt", "ein"),
-    (r"wies|wiesen|weist", "zurück"),
-]  # fmt: skip
-_VERBS_EN: list[tuple[str, str | None]] = [
-    (r"said|says|warned|warns|stated|states|claimed|claims|told|tells|announced|reported|"
-     r"confirmed|confirms|denied|denies|insisted|added|noted|wrote|argued|alleged|"
-     r"criticised|criticized|stressed|revealed", None),
-]  # fmt: skip
-_CONFIRMED = re.compile(r"^(bestätig|confirm)", re.IGNORECASE)
-_DENIED = re.compile(r"^(dementier|bestritt|wies|wiesen|weist|denied|denies)", re.IGNORECASE)
+# --- the German cue lexicon (lemmas) ------------------------------------------------------
+
+#: reporting verbs, as simplemma lemmatises them (separable ones with their particle)
+_SAY_DE = tx.wordset(
+    """sagen erklären betonen warnen melden berichten bestätigen kritisieren verkünden
+    behaupten enthüllen versichern unterstreichen erläutern schreiben dementieren bestreiten
+    mitteilen ankündigen bekanntgeben angeben einräumen zurückweisen andeuten feststellen
+    klarstellen hinweisen hinzufügen ergänzen äußern meinen vermuten befürchten
+    auffordern verlangen bezeichnen nennen kommentieren begründen vorwerfen beschuldigen
+    beklagen bemängeln bekräftigen beteuern antworten entgegnen erwidern widersprechen
+    mahnen appellieren vorschlagen ausführen hervorheben prognostizieren argumentieren
+    resümieren bilanzieren versprechen zusagen zusichern aufrufen verweisen informieren
+    darlegen schildern erzählen verraten zugeben gestehen eingestehen bedauern anprangern
+    beanstanden spekulieren bezweifeln empfehlen raten zitieren beschreiben ankündigen
+    voraussagen vorhersagen kundtun bekunden monieren rügen loben ausgehen unterstellen
+    festhalten einwenden anmerken zurückweisen"""
+)
+#: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
+_PARTICLES_DE: dict[str, tuple[str, ...]] = {
+    "teilen": ("mit",), "kündigen": ("an",), "geben": ("bekannt", "an", "zu"),
+    "räumen": ("ein",), "weisen": ("zurück", "hin"), "deuten": ("an",),
+    "stellen": ("fest", "klar"), "fügen": ("hinzu",), "rufen": ("auf",), "fordern": ("auf",),
+    "heben": ("hervor",), "führen": ("aus",), "schlagen": ("vor",), "werfen": ("vor",),
+    "sagen": ("zu", "voraus", "vorher"), "legen": ("dar",), "gehen": ("aus",),
+    "prangern": ("an",), "merken": ("an",), "halten": ("fest",), "sichern": ("zu",),
+    "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",),
+}  # fmt: skip
+#: lemmas that are reporting verbs only when split from their particle
+_NEEDS_PARTICLE = frozenset(_PARTICLES_DE) - _SAY_DE | {"gehen"}
+_HABEN = tx.wordset("hat hatte hatten haben habe hätte hätten hast hattest")
+_MODALS = tx.wordset(
+    "will wollte wollten wollen kann konnte konnten können könnte könnten soll sollte sollten "
+    "sollen muss musste mussten müssen möchte möchten wird werden würde würden darf durfte"
+)
+_PASSIVE = tx.wordset("wurde wurden worden wird werden")
+
+_VERBS_EN = re.compile(
+    r"said|says|warned|warns|stated|states|claimed|claims|told|tells|announced|reported|"
+    r"confirmed|confirms|denied|denies|insisted|added|noted|wrote|argued|alleged|"
+    r"criticised|criticized|stressed|revealed",
+    re.IGNORECASE,
+)
+_CONFIRMED = re.compile(r"^(bestätig|bekräftig|räumte|räumt|eingeräumt|enthüll|confirm)", re.I)
+_DENIED = re.compile(
+    r"^(dementier|bestritt|bestreit|wies\b.*zurück|weist\b.*zurück|wiesen\b.*zurück|"
+    r"zurückgewiesen|widersprach|denied|denies)",
+    re.IGNORECASE,
+)
 _SUBORDINATORS = tx.wordset(
     "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während "
     "that whether because although while when if since"
@@ -45,6 +73,36 @@ _SUBORDINATORS = tx.wordset(
 _NEGATION = re.compile(r"\b(nicht|kein|keine|keinen|not|never|n't)\b", re.IGNORECASE)
 _OPEN_CLOSE = {"„": "“", "“": "”", '"': '"', "»": "«", "«": "»", "‚": "‘"}
 _QUOTE_RE = re.compile(r"„[^„“”\"]+[“”\"]|“[^“”]+”|\"[^\"]+[\"“]|»[^»«]+«|«[^«»]+»")
+_WORD_RE = re.compile(rf"(?:{tx.LETTER})+(?:-(?:{tx.LETTER})+)*")
+#: nouns whose "nach ..." names a source: "nach Angaben", "nach Polizeiangaben", "nach
+#: Meinung von X", "nach Berichten der X"
+_COMPOUND_REPORT = (
+    "[Aa]ngaben|[Ii]nformationen|[Bb]erichten|[Aa]ussagen|[Ss]chätzungen|[Ee]rkenntnissen|"
+    "[Mm]eldungen|[Mm]einung"
+)
+_REPORT_NOUN = re.compile(
+    rf"(?:[A-ZÄÖÜ][\w-]*?(?:{_COMPOUND_REPORT})|Angaben|Informationen|Berichten|Aussagen|"
+    r"Worten|Ansicht|Auffassung|Meinung|Einschätzung|Einschätzungen|Darstellung|Schätzungen|"
+    r"Erkenntnissen|Ermittlungen|Recherchen|Mitteilung|Aussage|Überzeugung|Sicht|Ankündigung|"
+    r"Meldungen|Hochrechnung|Stellungnahme|Bericht|Berichte|Studie|Umfrage|Einschätzung|Angabe)"
+)
+_VAGUE_SOURCE = re.compile(
+    r"(?:[A-ZÄÖÜ][\w-]*)?(?:[Bb]erichten|[Aa]ngaben|[Ii]nformationen|[Ss]chätzungen)"
+)
+_LEADS = tx.ADVERBS | tx.wordset(
+    "aufgrund angesichts gegenüber dies das dazu darüber dabei hierzu hierbei zuvor daraufhin "
+    "sich damals dahingehend ähnlich gleichzeitig erneut "
+    "über unter nach zu vor neben auf aus an"
+)
+_PERSONAL = tx.wordset("er sie")
+#: a cheap test before the prepositional cues are read in full
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
+_SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
+#: a bare name, with the lower-case particles names carry ("Heike van Laak")
+_NAME_ONLY = re.compile(
+    r"[A-ZÄÖÜ][\w.'’-]*(?:\s+(?:(?:van|von|de|der|den|da|di|al|el|bin|ibn|le|la|du|dos|del|ter|"
+    r"zu)\s+)?[A-ZÄÖÜ][\w.'’-]*)+"
+)
 
 
 @dataclass(frozen=True)
@@ -55,17 +113,45 @@ class FoundClaim:
     message_span: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class Cue:
+    """A reporting verb in a sentence; offsets are within the sentence."""
+
+    start: int
+    end: int  # end of the last cue word (particle, participle)
+    text: str  # as written; discontinuous parts joined by one space
+    verb_end: int  # end of the finite verb: the inverted subject follows it
+
+
+@dataclass(frozen=True)
+class Source:
+    claimant: str
+    role: str | None
+    start: int  # where the subject starts (a trailing cue's message ends before it)
+    end: int  # where the message may start
+    around: bool = False  # "wie X mitteilte": the message is the rest of the sentence
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    span: tuple[int, int]  # in the sentence
+    direct: bool
+
+
 def find_claims(text: str, language: str | None = None) -> list[Claim]:
     """Attributed statements from reporting cues; every record is grounded (EXACT)."""
     return [f.claim for f in find_claims_with_spans(text, language)]
 
 
-def find_claims_with_spans(text: str, language: str | None = None) -> list[FoundClaim]:
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
+def find_claims_with_spans(
+    text: str, language: str | None = None, doc: tx.Document | None = None
+) -> list[FoundClaim]:
+    doc = doc or tx.document(text, language)
     out: list[FoundClaim] = []
     seen: set[tuple[str, str, str]] = set()
-    for sent in tx.sentences(text):
-        for found in _sentence_claims(text, sent, lang):
+    for sent in doc.sentences:
+        for found in _sentence_claims(text, sent, doc.lang, out):
             c = found.claim
             key = (c.claimant, c.cue.lower(), c.message)
             if key not in seen:
@@ -81,229 +167,576 @@ def attribution(sentence: str, lang: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def _lemma(word: str) -> str:
+    from simplemma import lemmatize
+
+    return str(lemmatize(word, lang="de"))
+
+
 # --- prepositional cues -------------------------------------------------------------------
 
 
 def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     """(cue start, cue as written, source phrase) for laut / nach Angaben / zufolge /
-    according to / trailing 'so X' in one sentence."""
+    according to / 'so X' in one sentence."""
     found: list[tuple[int, str, tx.Phrase]] = []
+    if not _PREPOSITIONAL_HINT.search(s):
+        return found
     for m in re.finditer(
-        r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+", s
+        r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))"
+        r"\s+",
+        s,
     ):
         phrase = tx.noun_phrase(s, m.end())
+        if phrase is None:
+            site = re.compile(
+                r"[„“\"»«]?\s*([\w-]+(?:\.[\w-]+)*\.(?:de|com|net|org|at|ch))\b\s*[“”\"«»]?"
+            ).match(s, m.end())
+            phrase = tx.Phrase(site.start(), site.end(), site.group()) if site else None
         if phrase is None and m.group(1).lower().startswith("according"):
             em = re.compile(r"(?:the\s+)?[\w'’ -]{2,60}?(?=[,.;]|$)").match(s, m.end())
             phrase = tx.Phrase(em.start(), em.end(), em.group()) if em else None
-        if phrase is not None and phrase.text.split()[0].lower() not in tx.PRONOUNS:
+        words = phrase.text.split() if phrase is not None else []
+        if phrase is not None and (len(words) > 1 or words[0].lower() not in tx.PRONOUNS):
             cue = re.sub(r"\s+von$", "", m.group(1))
             found.append((m.start(), cue, phrase))
+    if lang != "en":
+        found.extend(_nach_report_noun(s))
     for m in re.finditer(r"\s+zufolge\b", s):
         words = list(re.finditer(r"\S+", s[: m.start()]))
-        for w in words[-6:]:
+        for w in words[-8:]:
             phrase = tx.noun_phrase(s, w.start())
-            if phrase and phrase.end == m.start():
+            if phrase and phrase.end == m.start() and _named_source(phrase.text):
                 found.append((phrase.start, "zufolge", phrase))
                 break
-    so = re.search(r",\s*(so)\s+", s)
-    if so:
+    for so in re.finditer(r"(?:,|[“”\"«»])\s*(so)\s+", s):
         phrase = tx.noun_phrase(s, so.end())
         rest = s[phrase.end :] if phrase else ""
-        if phrase and re.fullmatch(r"(\s+(weiter|zudem|außerdem))?[\s.!?\"“”»«]*", rest):
+        if phrase and _SO_END.match(rest) and phrase.text.split()[0].lower() not in tx.PRONOUNS:
             found.append((so.start(1), "so", phrase))
     return found
+
+
+#: what may follow the source of "so X": punctuation, the sentence end, or "weiter"
+_SO_END = re.compile(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$")
+
+
+def _named_source(phrase: str) -> bool:
+    """A source phrase that names someone: not just "Berichten" or "ersten Schätzungen"."""
+    words = tx.clean_name(phrase).split()
+    return len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else "")
+
+
+def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
+    """'nach Polizeiangaben', 'Nach Auffassung des X', 'nach israelischen Armeeangaben' (the
+    bare 'Nach Angaben (von)' is read by `_prepositional`)."""
+    found: list[tuple[int, str, tx.Phrase]] = []
+    for m in re.finditer(r"(?<![\w-])([Nn]ach)\s+", s):
+        head = re.compile(
+            rf"(?:(?:den|der|dem|des|einer|einem|eines|seinen|ihren|eigenen|eigener|offiziellen|"
+            rf"[A-ZÄÖÜ][\w-]*[^s\W]s(?=\s+(?:Meinung|Ansicht|Auffassung|Angaben|Worten))|"
+            rf"amtlichen|behördlichen|ersten|jüngsten|neuesten|übereinstimmenden|"
+            rf"[a-zäöüß]+(?:ischen|schen))\s+){{0,2}}({_REPORT_NOUN.pattern})"
+            r"(?![\w-])"
+        ).match(s, m.end())
+        if not head or s[m.end() :].startswith("Angaben"):
+            continue
+        noun = head.group(1)
+        source = _genitive_after(s, head.end())
+        if source is None and noun[0].isupper() and noun not in ("Angaben", "Informationen"):
+            prefix = re.match(rf"(.+?)-?(?:{_COMPOUND_REPORT})$", noun)
+            if prefix:
+                source = tx.Phrase(head.start(1), head.start(1) + len(prefix.group(1)),
+                                   prefix.group(1))  # fmt: skip
+        if source is None and re.search(r"\beigene[nr]?\s", s[m.end() : head.start(1)]):
+            source = _sentence_subject(s) if m.start() > 0 else _subject_after_verb(s, head.end())
+        genitive = re.match(r"([A-ZÄÖÜ][\w-]*)s\s", s[m.end() : head.start(1)])
+        if source is None and genitive:
+            source = tx.Phrase(m.end(), m.end() + len(genitive.group(1)), genitive.group(1))
+        if source is None:
+            adj = re.match(
+                r"((?:[a-zäöüß]+(?:ischen|schen)|offiziellen|amtlichen|behördlichen)\s+)+",
+                s[m.end() : head.start(1)],
+            )
+            if adj:
+                a0 = m.end()
+                source = tx.Phrase(a0, head.end(), s[a0 : head.end()])
+        if source is not None:
+            found.append((m.start(), f"{m.group(1)} {noun}", source))
+    return found
+
+
+def _sentence_subject(s: str) -> tx.Phrase | None:
+    """'Die Feuerwehr hat nach eigenen Angaben ...': the noun phrase opening the sentence."""
+    np = tx.noun_phrase(s, 0)
+    if np is None or np.start > 2 or np.text.split()[0].lower() in _LEADS - tx.ARTICLES:
+        return None
+    return np if re.compile(r"\s+[a-zäöüß]").match(s, np.end) else None
+
+
+def _subject_after_verb(s: str, pos: int) -> tx.Phrase | None:
+    """'Nach eigenen Angaben hat das Unternehmen ...': the subject after the finite verb."""
+    verb = re.compile(r"\s+[a-zäöüß]+(?=\s)").match(s, pos)
+    np = tx.noun_phrase(s, verb.end()) if verb else None
+    if np is None or np.text.split()[0].lower() in _SUBJECT_PRONOUNS or np.start - verb.end() > 2:
+        return None
+    return np
+
+
+def _genitive_after(s: str, pos: int) -> tx.Phrase | None:
+    """'des Innenministeriums' / 'von Radio Bremen' / 'aus Khartum' right after `pos`."""
+    g = re.compile(r"\s+(?:(?:des|der|eines|einer)\s+|von\s+|vom\s+|aus\s+)").match(s, pos)
+    if not g:
+        return None
+    start = g.start() + len(g.group()) - len(g.group().lstrip())
+    start = start if g.group().strip() in ("des", "der", "eines", "einer") else g.end()
+    np = tx.noun_phrase(s, start)
+    return np if np and np.start - pos < 8 else None
 
 
 # --- one sentence -------------------------------------------------------------------------
 
 
-def _sentence_claims(text: str, sent: tx.Sentence, lang: str) -> list[FoundClaim]:
+def _sentence_claims(
+    text: str, sent: tx.Sentence, lang: str, earlier: list[FoundClaim]
+) -> list[FoundClaim]:
     s = sent.text
     if s.endswith("?"):
         return []
-    evidence_end = sent.start + min(len(s), 600)
-    evidence = text[sent.start : evidence_end]
-
-    def make(
-        claimant: str, role: str | None, cue: str, message: str, span: tuple[int, int], direct: bool
-    ) -> FoundClaim | None:
-        message = tx.trim(message.strip(" ,:.;").strip(), 400)
-        claimant = tx.trim(claimant, 120)
-        if not message or not claimant or claimant.lower() in tx.PRONOUNS:
-            return None
-        hedging = Hedging.ALLEGED
-        if _CONFIRMED.match(cue):
-            hedging = Hedging.CONFIRMED
-        elif _DENIED.match(cue):
-            hedging = Hedging.DENIED
-        claim = Claim(
-            claimant=claimant,
-            claimant_role=tx.trim(role, 120) if role else None,
-            cue=cue,
-            message=message,
-            speech=Speech.DIRECT if direct else Speech.REPORTED,
-            hedging=hedging,
-            evidence=evidence,
-            span=(sent.start, evidence_end),
-            grounding=Grounding.EXACT,
-        )
-        return FoundClaim(claim, (sent.start + span[0], sent.start + span[1]))
-
     results: list[FoundClaim] = []
     for cue_start, cue, phrase in _prepositional(s, lang):
         claimant, role = tx.split_role(phrase.text)
-        if cue == "so":
-            before = s[:cue_start].rstrip(" ,")
-            quote = _whole_quote(before)
-            if quote:
-                msg, span, direct = quote[0], quote[1], True
-            else:
-                msg, span, direct = before, (0, len(before)), False
-        else:
-            start = cue_start if cue != "zufolge" else phrase.start
-            end = phrase.end if cue != "zufolge" else s.index("zufolge", phrase.end) + 7
-            msg = (s[:start] + s[end:]).strip()
-            span, direct = (0, len(s)), False
-        found = make(claimant, role, cue, msg, span, direct)
+        message = _prepositional_message(s, cue_start, cue, phrase)
+        found = _claim(text, sent, Source(claimant, role, phrase.start, phrase.end), cue, message)
         if found:
             results.append(found)
-
+    follow = _follow_up(text, sent, earlier)
+    if follow is not None:
+        results.append(follow)
     cues = _verb_cues(s, lang)
-    for idx, (c_start, c_end, cue, verb_end) in enumerate(cues):
-        next_start = cues[idx + 1][0] if idx + 1 < len(cues) else len(s)
-        found = _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, results, make)
+    for idx, cue in enumerate(cues):
+        next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
+        found = _verb_claim(
+            text, sent, cue, next_start, lang, _Context(text, sent.start, earlier, results)
+        )
         if found:
             results.append(found)
     return results
 
 
-def _verb_cues(s: str, lang: str) -> list[tuple[int, int, str, int]]:
-    """(cue start, end of cue incl. particle, cue text, end of the verb) in sentence order."""
-    verbs = _VERBS_EN if lang == "en" else _VERBS_DE
-    out: list[tuple[int, int, str, int]] = []
-    for pattern, particle in verbs:
-        flags = re.IGNORECASE if lang == "en" else 0
-        for m in re.finditer(rf"(?<![\w-])({pattern})(?![\w-])", s, flags):
-            if re.search(r"\bzu\s+$", s[: m.start()]):
-                continue
-            if particle is None:
-                out.append((m.start(), m.end(), m.group(1), m.end()))
-                continue
-            clause_end = re.compile(r"[,;:.!?]|$").search(s, m.end())
-            end = clause_end.start() if clause_end else len(s)
-            particles = list(re.finditer(rf"(?<![\w-]){particle}(?![\w-])", s[m.end() : end]))
-            if particles:
-                pm = particles[-1]
-                out.append((m.start(), m.end() + pm.end(), f"{m.group(1)} {particle}", m.end()))
-    return sorted(out)
+def _follow_up(text: str, sent: tx.Sentence, earlier: list[FoundClaim]) -> FoundClaim | None:
+    """'X teilte mit, ... . Demnach wurden ...': "Demnach" opening the sentence right after a
+    claim continues that claimant's report."""
+    s = sent.text
+    m = re.match(r"Demnach\s+", s)
+    if m is None or not earlier:
+        return None
+    last = earlier[-1].claim
+    if last.span is None or not 0 <= sent.start - last.span[1] <= 3:
+        return None
+    source = Source(last.claimant, last.claimant_role, 0, m.end())
+    return _claim(text, sent, source, "Demnach", Message(s[m.end() :], (m.end(), len(s)), False))
 
 
-def _verb_claim(s, c_start, c_end, cue, verb_end, next_start, lang, earlier, make):
-    pre = s[:c_start]
-    claimant: str | None = None
-    role: str | None = None
-    subject_end = verb_end
-    subject_start = c_start
+def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) -> Message:
+    if cue == "so":
+        before = s[:cue_start].rstrip(" ,")
+        quote = _whole_quote(before)
+        if quote:
+            return Message(quote[0], quote[1], True)
+        return Message(before, (0, len(before)), False)
+    start = cue_start if cue != "zufolge" else phrase.start
+    end = phrase.end if cue != "zufolge" else s.index("zufolge", phrase.end) + 7
+    return Message((s[:start] + s[end:]).strip(), (0, len(s)), False)
+
+
+def _claim(
+    text: str, sent: tx.Sentence, source: Source, cue: str, message: Message
+) -> FoundClaim | None:
+    """The record, or None when the message or a resolved claimant is missing."""
+    body = tx.trim(message.text.strip(" ,:.;").strip(), 400)
+    claimant = tx.trim(source.claimant, 120)
+    if not body or not claimant or claimant.lower() in tx.PRONOUNS:
+        return None
+    hedging = Hedging.ALLEGED
+    if _CONFIRMED.match(cue):
+        hedging = Hedging.CONFIRMED
+    elif _DENIED.match(cue):
+        hedging = Hedging.DENIED
+    evidence_end = sent.start + min(len(sent.text), 600)
+    claim = Claim(
+        claimant=claimant,
+        claimant_role=tx.trim(source.role, 120) if source.role else None,
+        cue=cue,
+        message=body,
+        speech=Speech.DIRECT if message.direct else Speech.REPORTED,
+        hedging=hedging,
+        evidence=text[sent.start : evidence_end],
+        span=(sent.start, evidence_end),
+        grounding=Grounding.EXACT,
+    )
+    a, b = message.span
+    return FoundClaim(claim, (sent.start + a, sent.start + b))
+
+
+# --- verb cues ----------------------------------------------------------------------------
+
+
+def _verb_cues(s: str, lang: str) -> list[Cue]:
+    """The reporting verbs of a sentence, in order."""
+    if lang == "en":
+        return [
+            Cue(m.start(), m.end(), m.group(1), m.end())
+            for m in re.finditer(rf"(?<![\w-])({_VERBS_EN.pattern})(?![\w-])", s, re.I)
+        ]
+    words = list(_WORD_RE.finditer(s))
+    out: list[Cue] = []
+    for i, w in enumerate(words):
+        if _is_cue_word(w.group()):
+            cue = _german_cue(s, words, i)
+            if cue is not None:
+                out.append(cue)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _is_cue_word(tok: str) -> bool:
+    """A lower-case word whose lemma is in the cue lexicon (cached: news repeats its words)."""
+    if not tok[0].islower():
+        return False
+    lemma = _lemma(tok)
+    return lemma in _SAY_DE or lemma in _PARTICLES_DE
+
+
+def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
+    w = words[i]
+    tok = w.group()
+    if not tok[0].islower():
+        return None
+    lemma = _lemma(tok)
+    if lemma not in _SAY_DE and lemma not in _PARTICLES_DE:
+        return None
+    c0, c1 = _clause(s, w.start())
+    before = [x for x in words[:i] if x.start() >= c0]
+    prev = before[-1].group() if before else ""
+    if prev == "zu" or (lemma == tok and any(x.group() in _MODALS for x in before)):
+        return None  # "zu sagen", "will ... sagen": not a statement made
+    if lemma in _NEEDS_PARTICLE or (lemma not in _SAY_DE):
+        return _separable(s, words, i, lemma, c1)
+    aux = next((x for x in before if x.group() in _HABEN), None)
+    after = [x for x in words[i + 1 :] if x.start() < c1]
+    if any(x.group() in _PASSIVE for x in before) and aux is None:
+        return None  # passive without a stated agent
+    if aux is not None and tok != lemma:
+        return Cue(aux.start(), w.end(), f"{aux.group()} {tok}", aux.end())
+    late_aux = after[0] if after and after[0].group() in _HABEN else None
+    if late_aux is not None:  # subordinate: "..., wie er gesagt hatte"
+        return Cue(w.start(), late_aux.end(), f"{tok} {late_aux.group()}", w.end())
+    return Cue(w.start(), w.end(), tok, w.end())
+
+
+#: a split-off particle closes its clause: punctuation, a quote, "und"/"oder" or the end
+_PARTICLE_END = re.compile(r"\s*(?:[,.;:!?\"„“”»«(–-]|und\b|oder\b|$)")
+
+
+def _separable(s: str, words: list[re.Match[str]], i: int, lemma: str, c1: int) -> Cue | None:
+    """'teilte ... mit': the particle must close the clause part after the verb."""
+    w = words[i]
+    particles = _PARTICLES_DE.get(lemma, ())
+    tail = [x for x in words[i + 1 :] if x.start() < c1]
+    for x in reversed(tail):
+        if (
+            x.group() in particles
+            and _PARTICLE_END.match(s, x.end())
+            and (lemma != "gehen" or re.search(r"\bdavon\b", s[w.end() : x.start()]))
+        ):
+            return Cue(w.start(), x.end(), f"{w.group()} {x.group()}", w.end())
+    # past an apposition: "Dies teilte der Sprecher, Jens Nacke, mit."
+    end = re.compile(r"[.;:!?]|$").search(s, c1).start()
+    for x in words[i + 1 :]:
+        if c1 <= x.start() < end and x.group() in particles:
+            if _PARTICLE_END.match(s, x.end()):
+                return Cue(w.start(), x.end(), f"{w.group()} {x.group()}", w.end())
+            break
+    return None
+
+
+def _clause(s: str, pos: int) -> tuple[int, int]:
+    """Clause bounds for cue words: between commas, colons, semicolons and sentence ends."""
+    left = max((m.end() for m in re.finditer(r"[,;:]", s[:pos])), default=0)
+    right_m = re.compile(r"[,;:.!?]").search(s, pos)
+    return left, (right_m.start() if right_m else len(s))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a pronoun may refer to: the claims found so far (in the sentences before, and in
+    this one) and the text before the sentence."""
+
+    text: str
+    sent_start: int
+    earlier: list[FoundClaim]
+    here: list[FoundClaim]
+
+    def resolved(self, start: int, end: int, around: bool = False) -> Source | None:
+        """'er'/'sie' and an elided subject: the latest claimant or person name before
+        (§4.2 resolves them); None when there is none."""
+        latest = self.here or self.earlier
+        last = latest[-1].claim if latest else None
+        name = _last_person(self.text, self.sent_start)
+        if name is not None and (last is None or (last.span or (0, 0))[0] < name[0]):
+            claimant, role = tx.split_role(name[1])
+            return Source(claimant, role, start, end, around)
+        if last is None:
+            return None
+        return Source(last.claimant, last.claimant_role, start, end, around)
+
+
+_LOWER = r"[a-zäöüßé\u0300-\u036f]"
+_NAME_RE = re.compile(
+    rf"(?<![\w-])([A-ZÄÖÜ]{_LOWER}+(?:-[A-ZÄÖÜ]{_LOWER}+)?)"
+    rf"((?:\s+[A-ZÄÖÜ]{_LOWER}+(?:-[A-ZÄÖÜ]{_LOWER}+)?){{1,2}})(?![\w\u0300-\u036f-])"
+)
+
+
+def _last_person(text: str, pos: int) -> tuple[int, str] | None:
+    """The last 'Vorname Nachname' in the 1500 characters before `pos` (absolute start)."""
+    base = max(0, pos - 1500)
+    window = text[base:pos]
+    found = None
+    for m in _NAME_RE.finditer(window):
+        first = m.group(1).lower()
+        before = window[max(0, m.start() - 12) : m.start()].split()[-1:]
+        if first in _LEADS or first in tx.TEMPORAL or (before and before[0].lower() in tx.ARTICLES):
+            continue
+        found = (base + m.start(), m.group().strip())
+    return found
+
+
+def _verb_claim(
+    text: str, sent: tx.Sentence, cue: Cue, next_start: int, lang: str, ctx: _Context
+) -> FoundClaim | None:
+    s = sent.text
+    source = _source(s, cue, lang, ctx)
+    if source is None:
+        return None
+    clause_start = max((m.end() for m in re.finditer(r"[,;:]", s[: cue.start])), default=0)
+    if _NEGATION.search(s[clause_start : cue.end]):
+        return None
+    message = _message(s, cue, source, next_start)
+    return _claim(text, sent, source, cue.text, message) if message else None
+
+
+def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
+    """Who speaks: the subject before the verb, an apposed one, one after the verb
+    (inversion), the one after "wie", or an earlier claimant for "er"/"sie"/"und"."""
+    pre = s[: cue.start]
     clause_start = max((m.end() for m in re.finditer(r"[,;:]", pre)), default=0)
     segment = pre[clause_start:]
-    app = re.search(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$", pre)
-    if app and tx.ROLE_RE.search(app.group("app")) and not segment.strip():
-        subj_seg = app.group("subj")
-        subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
-        if tx.is_subject(subj_clause):
-            claimant = tx.clean_name(subj_clause)
-            claimant, pre_role = tx.split_role(claimant)
-            subject_start = len(subj_seg) - len(subj_clause)
-            role = tx.clean_name(app.group("app").strip(" ,")) or pre_role
-    if claimant is None:
-        seg = segment.strip()
-        conj = re.match(r"(und|doch|aber|sondern|and|but)\b\s*", seg)
-        if conj:
-            seg = seg[conj.end() :]
-        elided = re.search(r"\b(und|and)\s+$", pre) is not None
-        first = seg.split()[0].lower() if seg else ""
-        en_subject = tx.english_subject(s, clause_start, c_start) if lang == "en" else None
+    apposed = _apposed_subject(pre, segment)
+    if apposed is not None:
+        return apposed
+    seg = segment.strip()
+    conj = re.match(r"(und|doch|aber|sondern|and|but)\b\s*", seg)
+    if conj:
+        seg = seg[conj.end() :]
+    seg_start = s.index(seg, clause_start) if seg else clause_start
+    elided = re.search(r"\b(und|and)\s+$", pre) is not None
+    first = seg.split()[0].lower() if seg else ""
+    if lang == "en":
+        en_subject = tx.english_subject(s, clause_start, cue.start)
         if en_subject is not None and not elided:
             claimant, role = tx.split_role(en_subject.text)
-            subject_start = en_subject.start
-        elif (elided and not seg) or (elided and not tx.is_subject(seg)):
-            prev = [f for f in earlier if f.claim.cue not in ("laut", "Laut", "so")]
-            if not prev:
-                return None
-            claimant, role = prev[-1].claim.claimant, prev[-1].claim.claimant_role
-        elif seg and tx.is_subject(seg) and _NEGATION.search(seg) is None:
-            claimant, role = tx.split_role(seg)
-            subject_start = s.index(seg, clause_start)
-        elif first in _SUBORDINATORS:
-            if first not in ("wie", "as"):
-                rest = seg[len(first) :].strip()
-                if rest.split()[:1] and rest.split()[0].lower() in tx.PRONOUNS and earlier:
-                    claimant, role = earlier[-1].claim.claimant, earlier[-1].claim.claimant_role
-                else:
-                    return None
-            else:
-                return None
-        elif lang == "en" and (
-            en := re.compile(r"\s+((?:[a-z]+\s+){0,3}?)((?:[A-Z][\w'’-]+\s*){1,4})").match(
-                s, verb_end
-            )
-        ):
-            claimant = en.group(2).strip()
-            role = en.group(1).strip() or None
-            if role and role.split()[0] in tx.ARTICLES:
-                role = " ".join(role.split()[1:]) or None
-            subject_end = en.end(2)
-        else:
-            np = tx.noun_phrase(s, verb_end, names=False)
-            if np is None or np.text.split()[0].lower() in tx.PRONOUNS:
-                return None
-            if np.start - verb_end > 2:
-                return None
-            claimant, role = tx.split_role(np.text)
-            subject_end = np.end
-            app2 = re.compile(r",\s*([^,]+?),").match(s, np.end)
-            if app2 and tx.ROLE_RE.search(app2.group(1)):
-                role = tx.clean_name(app2.group(1))
-                subject_end = app2.end()
-    if claimant is None or _NEGATION.search(s[clause_start:c_start]):
+            return Source(claimant, role, en_subject.start, cue.verb_end)
+    subject = _subject_phrase(seg) if seg else None
+    if elided and subject is None:
+        prev = [f for f in ctx.here if f.claim.cue not in ("laut", "Laut", "so")]
+        return _Context(ctx.text, ctx.sent_start, [], prev).resolved(clause_start, cue.verb_end)
+    if subject is not None and _NEGATION.search(seg) is None:
+        claimant, role = tx.split_role(subject)
+        return Source(claimant, role, seg_start, cue.verb_end)
+    last_word = seg.split()[-1].strip("\"'„“”»«").lower() if seg else ""
+    if last_word in _SUBJECT_PRONOUNS:
+        if last_word in _PERSONAL and len(seg.split()) == 1:
+            return ctx.resolved(seg_start, cue.verb_end)
+        return None  # "„Ich kritisiere …", "nannte man": no source to name
+    if first == "wie" and lang != "en":
+        return _wie_subject(s, seg_start + 3, cue, clause_start, ctx)
+    if first in _SUBORDINATORS:
+        rest = seg[len(first) :].split()
+        if first not in ("wie", "as") and rest[:1] and rest[0].lower() in _PERSONAL:
+            return ctx.resolved(clause_start, cue.verb_end)
         return None
-    msg_start = max(c_end, subject_end)
-    after = s[msg_start:]
-    lead = re.match(r"[\s,:]*", after)
+    if lang == "en":
+        en = re.compile(r"\s+((?:[a-z]+\s+){0,3}?)((?:[A-Z][\w'’-]+\s*){1,4})").match(
+            s, cue.verb_end
+        )
+        if not en:
+            return None
+        role = en.group(1).strip() or None
+        if role and role.split()[0] in tx.ARTICLES:
+            role = " ".join(role.split()[1:]) or None
+        return Source(en.group(2).strip(), role, cue.start, en.end(2))
+    return _inverted_subject(s, cue, seg, ctx)
+
+
+def _is_lead(word: str) -> bool:
+    """An adverb or preposition opening a clause ('Am', 'Entsprechend', 'Dies'): the subject
+    then follows the verb. A capitalised word whose lemma is lower-case is no noun."""
+    low = word.lower()
+    return low in _LEADS or low in tx.TEMPORAL or (word[:1].isupper() and _lemma(word).islower())
+
+
+def _skip_adverbs(s: str, pos: int, limit: int) -> int:
+    """Past 'gestern', 'am Montag', 'dazu' after a verb, to where its subject may start."""
+    for _ in range(4):
+        m = re.compile(r"\s+([^\W\d_]+)").match(s, pos, limit)
+        if not m or m.group(1) in tx.ARTICLES or m.group(1).lower() not in _LEADS | tx.TEMPORAL:
+            break
+        pos = m.end()
+        if m.group(1) in ("am", "im", "in", "vor", "seit", "zur", "zum", "auf", "bei"):
+            nxt = re.compile(r"\s+(?:der|dem|den|einer|einem)?\s*[\wäöüÄÖÜß.-]+").match(
+                s, pos, limit
+            )
+            pos = nxt.end() if nxt else pos
+    return pos
+
+
+def _wie_subject(s: str, pos: int, cue: Cue, clause_start: int, ctx: _Context) -> Source | None:
+    """'wie die Polizei mitteilte' / 'wie er sagte': the rest of the sentence is the message."""
+    pos = _skip_adverbs(s, pos, cue.start)
+    if re.compile(r"\s*(er|sie)\s").match(s, pos):
+        return ctx.resolved(clause_start, cue.end, around=True)
+    np = tx.noun_phrase(s, pos, cue.start)
+    if np is None:
+        return None
+    claimant, role = tx.split_role(np.text)
+    return Source(claimant, role, clause_start, cue.end, around=True)
+
+
+def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | None:
+    """'Am Montag erklärte die Polizei ...', '„…“, sagte er.': the subject follows the verb
+    when something other than a subject opens the clause."""
+    if seg and not re.search(r"[\"“”»«]$", seg) and not _is_lead(seg.split()[0]):
+        return None  # a subject we cannot read: the phrase after the verb is its object
+    pos = _skip_adverbs(s, cue.verb_end, len(s))
+    pron = re.compile(r"\s+(er|sie)(?![\w-])").match(s, pos)
+    if pron:
+        return ctx.resolved(cue.start, pron.end())
+    np = tx.noun_phrase(s, pos, names=False)
+    if np is None or np.text.split()[0].lower() in tx.PRONOUNS or np.start - pos > 2:
+        return None
+    claimant, role = tx.split_role(np.text)
+    end = np.end
+    app = re.compile(r",\s*([^,]+?),").match(s, np.end)
+    if app and tx.ROLE_RE.search(app.group(1)):
+        role = tx.clean_name(app.group(1))
+        end = app.end()
+    return Source(claimant, role, cue.start, end)
+
+
+_RELATIVE = tx.wordset("der die das dessen deren welche welcher welches")
+
+
+def _apposed_subject(pre: str, segment: str) -> Source | None:
+    """'Claudia Pfeiffer, Geschäftsführerin des KAV, erklärte': name plus role; also past a
+    relative clause ('Deiss, der sich ... entschlossen hatte, sagte')."""
+    app = re.search(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$", pre)
+    if not app or segment.strip():
+        return None
+    appos = app.group("app").strip(" ,")
+    relative = appos.split()[0] in _RELATIVE
+    np = tx.noun_phrase(appos, 0)
+    name_only = _NAME_ONLY.fullmatch(appos) is not None
+    whole_phrase = np is not None and np.end == len(appos)
+    if not (relative or name_only or tx.ROLE_RE.search(appos) or whole_phrase):
+        return None
+    subj_seg = app.group("subj")
+    subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
+    wie = re.match(r"\s*[Ww]ie\s+", subj_clause)  # "Wie der Direktor, Smith D., mitteilte"
+    if wie:
+        subj_clause = subj_clause[wie.end() :]
+    if not tx.is_subject(subj_clause):
+        return None
+    claimant, pre_role = tx.split_role(tx.clean_name(subj_clause))
+    start = len(subj_seg) - len(subj_clause)
+    if name_only and pre_role is None and subj_clause.split()[0].lower() in tx.ARTICLES:
+        # "Die Sprecherin der Stiftung, Heike van Laak, sagte": the apposition is the name
+        return Source(appos, claimant, start, len(pre), around=bool(wie))
+    role = pre_role if relative else (tx.clean_name(appos) or pre_role)
+    return Source(claimant, role, start, len(pre), around=bool(wie))
+
+
+_PP_AFTER_SUBJECT = re.compile(r"\s+(?:in|aus|von|vom|im|bei|beim|für|an|am|der|des)\s")
+
+
+def _subject_phrase(seg: str) -> str | None:
+    """The subject a clause opens with, without a trailing place or affiliation ('Ein
+    Regierungssprecher in Berlin', 'Ken Rice vom Institut für Astronomie'); None if the
+    segment is not one."""
+    if len(seg.split()) == 1 and _is_lead(seg):
+        return None
+    if tx.is_subject(seg):
+        return seg
+    np = tx.noun_phrase(seg, 0)
+    if np is None or np.start > 1 or not tx.is_subject(np.text):
+        return None
+    rest = seg[np.end :]
+    if (
+        _PP_AFTER_SUBJECT.match(rest + " ")
+        and len(rest.split()) <= 10
+        and not re.search(r"[\"„“”»«]", rest)
+    ):
+        return np.text
+    return None
+
+
+# --- the message --------------------------------------------------------------------------
+
+
+def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | None:
+    """A quotation after the cue (or after a colon), a dass-clause, the words up to the next
+    cue, or, for a trailing cue, what stands before it."""
+    msg_start = max(cue.end, source.end)
+    lead = re.match(r"[\s,:]*", s[msg_start:])
     body_start = msg_start + (lead.end() if lead else 0)
     body = s[body_start:]
     if body[:1] in _OPEN_CLOSE:
         quote = _whole_quote(body, prefix=True)
         if quote:
-            return make(claimant, role, cue, quote[0],
-                        (body_start + quote[1][0], body_start + quote[1][1]), True)  # fmt: skip
+            a, b = quote[1]
+            return Message(quote[0], (body_start + a, body_start + b), True)
     colon = re.match(r"[^,:„“\"»«]{0,60}:\s*", body)
     if colon:
         quote = _whole_quote(body[colon.end() :])
         if quote:
             q0 = body_start + colon.end()
-            return make(claimant, role, cue, quote[0], (q0 + quote[1][0], q0 + quote[1][1]), True)
+            return Message(quote[0], (q0 + quote[1][0], q0 + quote[1][1]), True)
     end = len(s)
-    if next_start < len(s) and next_start > body_start:
+    if body_start < next_start < len(s):
         cut = max((m.start() for m in re.finditer(r",|\bund\b|\band\b", s[:next_start])),
                   default=next_start)  # fmt: skip
         end = cut if cut > body_start else next_start
     message = s[body_start:end]
     that = re.match(r".{0,40}?\b(dass|that)\b", message)
     if that:
-        message = message[that.start(1) :]
-        body_start += that.start(1)
-    elif len(message.split()) <= 4 and end == len(s):
+        return Message(message[that.start(1) :].rstrip(" .!?"), (body_start + that.start(1), end),
+                       False)  # fmt: skip
+    if source.around:  # "wie X mitteilte": the rest of the sentence is the message
+        rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
+        return Message(rest, (0, len(s)), False)
+    if len(message.split()) <= 4 and end == len(s):
         # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
-        lead_text = s[: min(subject_start, c_start)].rstrip(" ,")
+        lead_text = s[: min(source.start, cue.start)].rstrip(" ,")
         quote = _whole_quote(lead_text)
         if quote:
-            return make(claimant, role, cue, quote[0], quote[1], True)
+            return Message(quote[0], quote[1], True)
         if lead_text:
-            return make(claimant, role, cue, lead_text, (0, len(lead_text)), False)
+            return Message(lead_text, (0, len(lead_text)), False)
     if not message.strip(" .,;"):
         return None
-    return make(claimant, role, cue, message.rstrip(" .!?"), (body_start, end), False)
+    return Message(message.rstrip(" .!?"), (body_start, end), False)
 
 
 def _whole_quote(s: str, prefix: bool = False) -> tuple[str, tuple[int, int]] | None:

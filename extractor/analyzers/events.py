@@ -35,6 +35,9 @@ _HYPOTHETICAL = {
         re.IGNORECASE,
     ),
 }
+#: categories a negation or condition belongs to ("will not accept", "unless"): the filter
+#: for hypothetical clauses does not apply to them
+_NEGATIVE = frozenset({EventType.REJECT, EventType.THREATEN})
 _AUX = re.compile(
     r"\b(hat|haben|hatte|hatten|ist|sind|war|waren|soll|sollen|sollte|sollten|has|have|had)\b"
 )
@@ -114,8 +117,42 @@ class _Trigger:
     noun: bool
 
 
+@dataclass(frozen=True)
+class _Lexicon:
+    """One language's triggers, with one regular expression for where any of them may start
+    (a sentence is scanned once, not once per trigger) and the triggers by first letter."""
+
+    triggers: list[_Trigger]
+    any_start: re.Pattern[str]
+    by_letter: dict[str, list[_Trigger]]
+    anywhere: list[_Trigger]  # triggers whose first letter the pattern does not tell
+    folded: bool  # English: case-insensitive, letters keyed in lower case
+
+    def at(self, s: str, pos: int) -> list[_Trigger]:
+        letter = s[pos].lower() if self.folded else s[pos]
+        return self.by_letter.get(letter, []) + self.anywhere
+
+
+_LEADING = re.compile(r"(?:\(\?<[!=](?:[^()\\]|\\.)*\)|\(\?:|\()*")
+
+
+def _lexicon(triggers: list[_Trigger], patterns: list[str], folded: bool) -> _Lexicon:
+    by_letter: dict[str, list[_Trigger]] = {}
+    anywhere: list[_Trigger] = []
+    for trig, pattern in zip(triggers, patterns, strict=True):
+        rest = pattern[_LEADING.match(pattern).end() :]  # type: ignore[union-attr]
+        first = rest[:1]
+        if first.isalpha():
+            by_letter.setdefault(first.lower() if folded else first, []).append(trig)
+        else:
+            anywhere.append(trig)
+    joined = "|".join(f"(?:{p})" for p in patterns) or "(?!)"
+    any_start = re.compile(rf"(?<![\w-])(?:{joined})(?![\w-])", re.IGNORECASE if folded else 0)
+    return _Lexicon(triggers, any_start, by_letter, anywhere, folded)
+
+
 @lru_cache(maxsize=1)
-def _load_triggers() -> dict[str, list[_Trigger]]:
+def _load_triggers() -> dict[str, _Lexicon]:
     try:
         data = json.loads(TRIGGERS_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -124,6 +161,7 @@ def _load_triggers() -> dict[str, list[_Trigger]]:
             "reinstall the package or restore the file"
         ) from exc
     out: dict[str, list[_Trigger]] = {"de": [], "en": []}
+    firsts: dict[str, list[str]] = {"de": [], "en": []}
     for category, by_lang in data.items():
         for lang, entries in by_lang.items():
             flags = re.IGNORECASE if lang == "en" else 0
@@ -136,7 +174,8 @@ def _load_triggers() -> dict[str, list[_Trigger]]:
                 context = re.compile(rf"(?:{ctx})", re.IGNORECASE) if ctx else None
                 noun = lang == "de" and pattern[:1].isupper()
                 out.setdefault(lang, []).append(_Trigger(EventType(category), parts, context, noun))
-    return out
+                firsts.setdefault(lang, []).append(pattern.split("~")[0].strip())
+    return {lang: _lexicon(out[lang], firsts[lang], lang == "en") for lang in out}
 
 
 @dataclass(frozen=True)
@@ -147,13 +186,16 @@ class _Hit:
     clause: tuple[int, int]
 
 
-def find_events(text: str, language: str | None = None) -> list[Event]:
+def find_events(
+    text: str, language: str | None = None, doc: tx.Document | None = None
+) -> list[Event]:
     """Events from trigger words, one per category and clause; every record grounded."""
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
-    triggers = _load_triggers().get("en" if lang == "en" else "de", [])
+    doc = doc or tx.document(text, language)
+    lang = doc.lang
+    triggers = _load_triggers()["en" if lang == "en" else "de"]
     events: list[Event] = []
     seen: set[tuple[str, str]] = set()
-    for sent in tx.sentences(text):
+    for sent in doc.sentences:
         s = sent.text
         if s.rstrip("\"'“”»« ").endswith("?"):
             continue
@@ -162,31 +204,45 @@ def find_events(text: str, language: str | None = None) -> list[Event]:
             if key in seen:
                 continue
             seen.add(key)
-            events.append(_event(text, sent, hit, lang))
+            events.append(_event(doc, sent, hit))
     return events
 
 
-def _hits(s: str, triggers: list[_Trigger], lang: str) -> list[_Hit]:
+def _starts(s: str, lexicon: _Lexicon) -> list[tuple[_Trigger, re.Match[str]]]:
+    """Every (trigger, match of its first part) in a sentence, in one scan of it."""
+    out: list[tuple[_Trigger, re.Match[str]]] = []
+    pos = 0
+    while (m := lexicon.any_start.search(s, pos)) is not None:
+        for trig in lexicon.at(s, m.start()):
+            fm = trig.parts[0].match(s, m.start())
+            if fm is not None:
+                out.append((trig, fm))
+        pos = m.start() + 1
+    return out
+
+
+def _hits(s: str, lexicon: _Lexicon, lang: str) -> list[_Hit]:
     hits: list[_Hit] = []
-    for trig in triggers:
-        for m in trig.parts[0].finditer(s):
-            clause = tx.clause_bounds(s, m.start())
-            c0, c1 = clause
-            end = m.end()
-            ok = True
-            for part in trig.parts[1:]:
-                pm = part.search(s, end, c1)
-                if not pm:
-                    ok = False
-                    break
-                end = pm.end()
-            if not ok:
-                continue
-            if trig.context and not trig.context.search(s[c0:c1]):
-                continue
-            if _HYPOTHETICAL["en" if lang == "en" else "de"].search(s[c0:c1]):
-                continue
-            hits.append(_Hit(trig, m.start(), end, clause))
+    for trig, m in _starts(s, lexicon):
+        clause = tx.clause_bounds(s, m.start())
+        c0, c1 = clause
+        end = m.end()
+        ok = True
+        for part in trig.parts[1:]:
+            pm = part.search(s, end, c1)
+            if not pm:
+                ok = False
+                break
+            end = pm.end()
+        if not ok:
+            continue
+        if trig.context and not trig.context.search(s[c0:c1]):
+            continue
+        if trig.category not in _NEGATIVE and _HYPOTHETICAL["en" if lang == "en" else "de"].search(
+            s[c0:c1]
+        ):
+            continue
+        hits.append(_Hit(trig, m.start(), end, clause))
     # a noun after another category's verb in the same clause is its object ("forderte
     # Sanktionen"), not an event of its own
     kept: list[_Hit] = []
@@ -202,6 +258,11 @@ def _hits(s: str, triggers: list[_Trigger], lang: str) -> list[_Hit]:
         if not governed:
             kept.append(h)
     kept.sort(key=lambda h: h.start)
+    if lang == "en" and kept:
+        # English triggers are not marked as nouns or verbs: the first event word of a sentence
+        # governs the rest ("rejected an offer for talks", "threatened to launch an
+        # offensive"), as the German noun rule does above
+        kept = [h for h in kept if h.trigger.category == kept[0].trigger.category]
     out: list[_Hit] = []
     done: set[tuple[EventType, tuple[int, int]]] = set()
     for h in kept:
@@ -216,11 +277,14 @@ def _name(phrase: str) -> str:
     return tx.trim(name, 120)
 
 
-def _event(text: str, sent: tx.Sentence, hit: _Hit, lang: str) -> Event:
+def _event(doc: tx.Document, sent: tx.Sentence, hit: _Hit) -> Event:
+    text, lang = doc.text, doc.lang
+    c0, c1 = sent.start + hit.clause[0], sent.start + hit.clause[1]
+    in_clause = [n for n in doc.numbers_in(c0, c1) if n.end <= c1]
     s = sent.text
     actors, recipients = _participants(s, hit, lang)
     location = _location(s[hit.clause[0] : hit.clause[1]]) or _location(s)
-    time_text, date = _time(s, hit.start, hit.clause, lang)
+    time_text, date = _time(s, hit.start, in_clause)
     evidence_end = sent.start + min(len(s), 600)
     return Event(
         event_type=hit.trigger.category,
@@ -230,7 +294,7 @@ def _event(text: str, sent: tx.Sentence, hit: _Hit, lang: str) -> Event:
         location=location,
         time_text=time_text,
         date=date,
-        magnitude=_magnitude(s[hit.clause[0] : hit.clause[1]], hit, lang),
+        magnitude=_magnitude(text, in_clause, c1, hit),
         evidence=text[sent.start : evidence_end],
         span=(sent.start, evidence_end),
         grounding=Grounding.EXACT,
@@ -364,14 +428,16 @@ def _location(s: str) -> str | None:
     return None
 
 
-def _time(s: str, pos: int, clause: tuple[int, int], lang: str) -> tuple[str | None, str | None]:
+def _time(
+    s: str, pos: int, in_clause: list[numbers.NumberMention]
+) -> tuple[str | None, str | None]:
     """The time expression nearest before the trigger (else the first after it)."""
     found = list(_TIME_RE.finditer(s))
     before = [m for m in found if m.start() < pos]
     m = before[-1] if before else (found[0] if found else None)
     time_text = m.group() if m else None
     date = None
-    for mention in numbers.find_numbers(s[clause[0] : clause[1]], lang):
+    for mention in in_clause:
         if mention.kind == "date":
             date = _iso(mention.text)
             time_text = time_text or mention.text
@@ -402,14 +468,18 @@ def _iso(written: str) -> str | None:
     return None
 
 
-def _magnitude(s: str, hit: _Hit, lang: str) -> Magnitude:
+def _magnitude(
+    s: str, in_clause: list[numbers.NumberMention], clause_end: int, hit: _Hit
+) -> Magnitude:
+    """Dead, injured and force size from the numbers of the trigger's clause (`s` is the
+    text they index)."""
     dead = injured = size = None
-    for m in numbers.find_numbers(s, lang):
+    for m in in_clause:
         if m.kind != "quantity" or m.value != int(m.value) or m.value < 0:
             continue
-        tail = s[m.end : m.end + 60]
-        noun = numbers.counted_noun(s, m.end, "en" if lang == "en" else "de")
-        phrase = s[noun[0] : noun[1]] if noun else ""
+        tail = s[m.end : min(m.end + 60, clause_end)]
+        noun = m.noun
+        phrase = s[noun[0] : noun[1]] if noun and noun[1] <= clause_end else ""
         near = phrase + " " + " ".join(tail.split()[:4])
         is_dead, is_hurt = bool(_DEAD.search(near)), bool(_HURT.search(near))
         if is_dead and not is_hurt and dead is None:

@@ -4,11 +4,11 @@ who it is attributed to. Years, dates, times and ordinals are not figures."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
 from extractor import numbers
 from extractor.analyzers import claims as claims_mod
 from extractor.analyzers import text as tx
+from extractor.numbers import NumberKind
 from extractor.records import Figure, Grounding, Qualifier
 
 _OWNER_RE = re.compile(
@@ -18,56 +18,61 @@ _OWNER_RE = re.compile(
 _EN_OWNER_STOP = tx.wordset("total number sum amount") | tx.ADVERBS
 
 
-def find_figures(text: str, language: str | None = None) -> list[Figure]:
+def find_figures(
+    text: str,
+    language: str | None = None,
+    doc: tx.Document | None = None,
+    claims: list[claims_mod.FoundClaim] | None = None,
+) -> list[Figure]:
     """Every quantity in the text as a grounded Figure (evidence = number + what it counts)."""
-    lang = numbers._lang(language) or numbers._guess_lang(text) or "de"
-    mentions = [m for m in numbers.find_numbers(text, lang) if m.kind == "quantity"]
-    if not mentions:
+    doc = doc or tx.document(text, language)
+    if not any(m.kind == NumberKind.QUANTITY for m in doc.numbers):
         return []
-    found_claims = claims_mod.find_claims_with_spans(text, lang)
-    starts = [m.start for m in mentions]
+    found = claims_mod.find_claims_with_spans(text, doc=doc) if claims is None else claims
+    by_sentence: dict[int, list[claims_mod.FoundClaim]] = {}
+    for fc in found:
+        if fc.claim.span:
+            by_sentence.setdefault(fc.claim.span[0], []).append(fc)
     figures: list[Figure] = []
-    for sent in tx.sentences(text):
-        inside = mentions[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
+    for sent in doc.sentences:
+        inside = [m for m in doc.numbers_in(sent.start, sent.end) if m.kind == NumberKind.QUANTITY]
         if not inside:
             continue
-        source = claims_mod.attribution(sent.text, lang)
+        source = claims_mod.attribution(sent.text, doc.lang)
         for m in inside:
-            figures.append(_figure(text, m, sent, lang, source, found_claims))
+            attributed = source or _claimant_of(m, by_sentence.get(sent.start, []))
+            figures.append(_figure(text, m, sent, doc.lang, attributed))
     return figures
 
 
+def _claimant_of(m: numbers.NumberMention, claims: list[claims_mod.FoundClaim]) -> str | None:
+    """Who states the number: the claim of its sentence whose message holds it."""
+    for fc in claims:
+        a, b = fc.message_span
+        if a <= m.start < b:
+            return fc.claim.claimant
+    return None
+
+
 def _figure(
-    text: str,
-    m: numbers.NumberMention,
-    sent: tx.Sentence,
-    lang: str,
-    source: str | None,
-    found_claims: list[claims_mod.FoundClaim],
+    text: str, m: numbers.NumberMention, sent: tx.Sentence, lang: str, attributed: str | None
 ) -> Figure:
     start, end = m.start, m.end
     measured = ""
-    noun = numbers.counted_noun(text, m.end, "en" if lang == "en" else "de")
+    noun = m.noun
     if noun and noun[1] <= sent.end:
         measured = text[noun[0] : noun[1]]
         end = noun[1]
     elif (m.unit is not None and not m.unit[:1].isalpha()) or (m.unit or "").isupper():
-        owner = _OWNER_RE.search(text[max(sent.start, m.start - 60) : m.start])
+        window = text[max(sent.start, m.start - 60) : m.start]
+        owner = _OWNER_RE.search(window)
         if owner:
             word = owner.group(1) or owner.group(2)
             if word.split()[-1].lower() not in _EN_OWNER_STOP:
                 measured = word
-                start = m.start - (len(text[max(sent.start, m.start - 60) : m.start])
-                                   - owner.start())  # fmt: skip
+                start = m.start - (len(window) - owner.start())
     if not measured:
         measured = m.unit or ""
-    attributed = source
-    if attributed is None:
-        for fc in found_claims:
-            a, b = fc.message_span
-            if a <= m.start < b and fc.claim.span and fc.claim.span[0] == sent.start:
-                attributed = fc.claim.claimant
-                break
     evidence = text[start:end]
     return Figure(
         text=tx.trim(m.text, 120),

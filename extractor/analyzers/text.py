@@ -7,11 +7,20 @@ cruder reading (capitalised runs and the words before a verb).
 
 from __future__ import annotations
 
-import itertools
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from extractor import numbers
+from extractor.chunking import Sentence, sentences
+from extractor.language import guess_language
+from extractor.numbers import NumberMention
+
+__all__ = ["Document", "Sentence", "document", "sentences"]
+
+
+#: one letter, or a combining mark (NFD text writes "ü" as "u" + U+0308)
+LETTER = r"[^\W\d_]|[\u0300-\u036f]"
 
 
 def wordset(words: str) -> frozenset[str]:
@@ -19,56 +28,36 @@ def wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_ABBREVIATIONS = wordset(
-    "z b bzw vgl ca mio mrd bio nr u a o ä usw etc dr prof st hr fr abs art str inkl evtl "
-    "ggf sog tsd d h jan feb mär apr jun jul aug sep sept okt nov dez mr mrs ms gen lt col "
-    "sgt gov sen rep e g i vs no jr sr co corp inc ltd bzgl zzgl max min ggü"
-)
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
-_GLUED_RE = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
-
-
 @dataclass(frozen=True)
-class Sentence:
-    start: int
-    end: int
+class Document:
+    """One article as every analyzer reads it: split into sentences and scanned for numbers
+    once (the analyzers share it instead of each splitting and scanning again)."""
+
     text: str
+    lang: str
+    numbers: list[NumberMention]
+    sentences: list[Sentence]
+    number_starts: list[int]
+
+    def numbers_in(self, start: int, end: int) -> list[NumberMention]:
+        """The number mentions starting in [start, end), by binary search."""
+        lo = bisect_left(self.number_starts, start)
+        return self.numbers[lo : bisect_left(self.number_starts, end, lo)]
 
 
-def sentences(text: str) -> list[Sentence]:
-    """Sentences with their offsets; `text[s.start:s.end] == s.text`, no surrounding space."""
-    dots_inside: set[int] = set()
-    for m in numbers.find_numbers(text):
-        if m.kind in ("ordinal", "date") or "." in m.text[-1:]:
-            dots_inside.update(i for i in range(m.start, m.end) if text[i] == ".")
-    cuts = {0, len(text)}
-    for m in re.finditer(r"\n", text):
-        cuts.add(m.end())
-    for m in _BOUNDARY_RE.finditer(text):
-        if m.start() in dots_inside:
-            continue
-        word = re.search(r"([^\W\d_]+)$", text[max(0, m.start() - 12) : m.start()])
-        if text[m.start()] == "." and word:
-            w = word.group(1)
-            if w.lower() in _ABBREVIATIONS or (len(w) == 1 and w.isupper()):
-                continue
-        cuts.add(m.end())
-    for m in _GLUED_RE.finditer(text):
-        cuts.add(m.start())
-    out: list[Sentence] = []
-    bounds = sorted(cuts)
-    for a, b in itertools.pairwise(bounds):
-        chunk = text[a:b]
-        stripped = chunk.strip()
-        if stripped:
-            s = a + (len(chunk) - len(chunk.lstrip()))
-            out.append(Sentence(s, s + len(stripped), stripped))
-    return out
+def document(text: str, language: str | None = None) -> Document:
+    """The shared reading of `text`; without a language it is guessed (German by default)."""
+    lang = numbers._lang(language) or numbers._lang(guess_language(text)) or "de"
+    mentions = numbers.find_numbers(text, lang)
+    return Document(text, lang, mentions, sentences(text, mentions), [m.start for m in mentions])
 
 
 # --- noun phrases -------------------------------------------------------------------------
 
-ARTICLES = wordset("der die das den dem des ein eine einen einem einer eines the a an")
+ARTICLES = wordset(
+    "der die das den dem des ein eine einen einem einer eines the a an "
+    "sein seine seinen seinem seiner seines ihre ihren ihrem ihrer ihres his her its their"
+)
 PRONOUNS = wordset(
     "er sie es wir ich ihr man he she it they we i you dies das diese dieser this that"
 )
@@ -99,9 +88,9 @@ ROLE_RE = re.compile(
 )
 _TOKEN_RE = re.compile(
     r"\((?:[^()]{1,40})\)"  # parenthetical like (DIA)
-    r"|[\"'„“”»«]?[^\W_][\w'’-]*(?:\.[^\W_][\w'’-]*)*[\"'“”»«]?"
+    r"|[\"'„“”»«]?[^\W_][\w'’\u0300-\u036f-]*(?:\.[^\W_][\w'’\u0300-\u036f-]*)*[\"'“”»«]?"
 )
-_ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
+_ADJ_RE = re.compile(r"[a-zäöüß][\w\u0300-\u036f-]*(?:e|en|er|es|em)$")
 _GENITIVE = frozenset({"des", "der", "of"})
 _NAME_PREPS = frozenset({"zur", "zum", "für", "of", "for"})
 
@@ -122,6 +111,9 @@ def _is_noun(token: str) -> bool:
     return bool(bare) and (bare[0].isupper() or bare[0].isdigit()) and bare.lower() not in ADVERBS
 
 
+_SPACES = re.compile(r"[ \t\u00a0]*")
+
+
 def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True) -> Phrase | None:
     """The noun phrase starting at `pos` (after spaces): article, adjectives, capitalised nouns
     and names, a genitive ("des Pentagon"), a parenthesis ("(DIA)"). None if there is none."""
@@ -129,7 +121,7 @@ def noun_phrase(text: str, pos: int, end: int | None = None, names: bool = True)
     tokens: list[re.Match[str]] = []
     i = pos
     while True:
-        ws = re.compile(r"[ \t\u00a0]*").match(text, i)
+        ws = _SPACES.match(text, i)
         i = ws.end() if ws else i
         if i >= limit:
             break
@@ -243,11 +235,11 @@ _EN_OBJECT_STOP = wordset(
 
 def english_object(text: str, start: int, end: int) -> Phrase | None:
     """English object: the words after a verb up to a preposition, verb-like word or comma."""
-    m = re.compile(r"\s*((?:[\w'’-]+\s*){1,6})").match(text, start, end)
+    m = re.compile(r"\s*((?:[\w'’\u0300-\u036f-]+\s*){1,6})").match(text, start, end)
     if not m:
         return None
     words: list[re.Match[str]] = []
-    for w in re.finditer(r"[\w'’-]+", m.group(1)):
+    for w in re.finditer(r"[\w'’\u0300-\u036f-]+", m.group(1)):
         low = w.group().lower()
         if low in ADVERBS or low in _EN_OBJECT_STOP:
             break
@@ -270,7 +262,7 @@ def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
 
 def trim(text: str, limit: int = 400) -> str:
     """Collapse whitespace and cut at a word boundary so the result fits `limit` characters."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1].rsplit(" ", 1)[0]
