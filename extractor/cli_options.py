@@ -40,7 +40,8 @@ DropUngroundedOpt = Annotated[
 ]
 FollowUpOpt = Annotated[bool, typer.Option(help="One more request for numbers no Figure covers.")]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache", help="Cache directory (default: per-user cache).")
+    str | None,
+    typer.Option("--cache", help="Cache directory or redis://host:port/db (default: per-user)."),
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 RecordOpt = Annotated[

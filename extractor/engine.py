@@ -18,7 +18,7 @@ import instructor
 
 from extractor import analyzers, numbers
 from extractor.articles import Article, detect_language
-from extractor.model.cache import ReplayStore, ResponseCache
+from extractor.model.cache import Cache, ReplayStore, open_cache
 from extractor.model.caller import CallSettings, ModelCaller
 from extractor.model.limits import LimitedProvider, Limiter
 from extractor.chunking import Chunk, chunk_text
@@ -85,7 +85,7 @@ class Options:
     temperature: float = 0.0
     chunk_chars: int = 12000
     chunk_overlap: int | None = None  # default: DEFAULT_OVERLAP, at most a quarter chunk
-    cache_dir: Path | None = None
+    cache_dir: str | Path | None = None  # a directory, or redis://host:port/db
     use_cache: bool = True
     record_dir: Path | None = None
     replay_dir: Path | None = None
@@ -108,7 +108,7 @@ class Extractor:
             raise UsageError("--record and --replay exclude each other: pick one")
         self.prompt = load_prompt(opts.prompt_version)
         self.caller: ModelCaller | None = None
-        self.cache: ResponseCache | None = None
+        self.cache: Cache | None = None
         if self.spec.provider != "baseline":
             mode = instructor.Mode(opts.mode) if opts.mode else None
             provider = make_provider(self.spec, timeout=opts.timeout_s, mode=mode)
@@ -116,7 +116,7 @@ class Extractor:
                 provider = LimitedProvider(provider, limiter)
             replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
             if opts.use_cache and replay is None:
-                self.cache = ResponseCache(opts.cache_dir)
+                self.cache = open_cache(opts.cache_dir)
             self.caller = ModelCaller(
                 provider,
                 prompt_key=self.prompt.key,

@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import diskcache
 
@@ -38,6 +38,30 @@ def canonical_json(value: Any) -> str:
 def request_key(*, provider: str, mode: str, prompt: str, request: dict[str, Any]) -> str:
     material = {"provider": provider, "mode": mode, "prompt": prompt, "request": request}
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+
+
+class Cache(Protocol):
+    """What the model caller needs of a response cache; values are raw ChatCompletion dicts."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, response: dict[str, Any]) -> None: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def clear(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_cache(location: str | Path | None = None) -> Cache:
+    """The cache at `location`: a `redis://host:port/db` URL (shared by many machines), else a
+    diskcache directory (default: the per-user cache)."""
+    from extractor.model.cache_redis import RedisCache, is_redis_url
+
+    if is_redis_url(location):
+        return RedisCache(str(location))
+    return ResponseCache(location)
 
 
 class ResponseCache:
