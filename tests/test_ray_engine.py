@@ -1,0 +1,92 @@
+"""`extractor batch --engine ray` on a real local Ray cluster (2 CPUs), against the scripted fake
+server on loopback (its answers are SCRIPTED test data from tests/data/pipeline/, not model
+output). One cluster serves the module; command-line runs in a subprocess join it by address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, read_jsonl, scripted
+from fake_openai import FakeOpenAI, Step
+
+from extractor.engine import Extractor, Options
+
+ANSWER = Step(content=scripted("answer_000.json"))
+TEXT = (SEEDS / "000_bc9a927a736966c8.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray with 2 CPUs for the whole module; yields its address for `--address`."""
+    ray = pytest.importorskip(
+        "ray", reason="Ray is not installed: pip install 'grounded-news-extractor[ray]'"
+    )
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+def write_input(path: Path, n: int) -> set[str]:
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            row = {"id": f"a{i:03d}", "title": f"Artikel {i}", "text": TEXT, "language": "de"}
+            f.write(json.dumps(row) + "\n")  # the title makes each request its own
+    return {f"a{i:03d}" for i in range(n)}
+
+
+def options(server: FakeOpenAI, **kw: object) -> Options:
+    kw.setdefault("use_cache", False)  # the workers' environment is not the test's
+    return Options(model="openai:test-model", base_url=server.base_url, **kw)
+
+
+def run(server: FakeOpenAI, src: Path, out: Path, **kw: object):
+    from extractor.batch.ray_engine import run_ray_batch
+
+    opts = kw.pop("options", None) or options(server)
+    kw.setdefault("resume", False)
+    return run_ray_batch(Extractor(opts), src, out, progress=False, **kw)
+
+
+def ids_of(path: Path) -> list[str]:
+    return [line["article_id"] for line in read_jsonl(path)]
+
+
+def test_import_extractor_never_imports_ray():
+    code = (
+        "import sys, extractor, extractor.batch.cli, extractor.cli\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_300_articles_once_each_and_a_rerun_answered_by_the_shared_cache(
+    cluster, fake, redis_url, tmp_path
+):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(src, 300)
+    some = tmp_path / "some.jsonl"  # 40 of them again, into a new output
+    some.write_text("".join(src.read_text(encoding="utf-8").splitlines(True)[:40]))
+    from extractor.model.cache import open_cache
+
+    open_cache(redis_url).clear()
+    with fake(default=ANSWER) as server:
+        opts = options(server, use_cache=True, cache_dir=redis_url)
+        summary = run(server, src, out, options=opts, workers=2, concurrency_per_worker=8)
+        assert len(server.requests) == 300
+        rerun = run(server, some, tmp_path / "again.jsonl", options=opts, workers=2)
+        assert len(server.requests) == 300  # every answer came from Redis
+    lines = read_jsonl(out)
+    assert sorted(ids_of(out)) == sorted(ids)
+    assert all(line["error"] is None and len(line["figures"]) == 3 for line in lines)
+    assert (summary.articles, summary.failed, summary.tokens) == (300, 0, 300 * 120)
+    assert (rerun.articles, rerun.cached, rerun.failed) == (40, 40, 0)
