@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +94,77 @@ def test_300_articles_once_each_and_a_rerun_answered_by_the_shared_cache(
     assert all(line["error"] is None and len(line["figures"]) == 3 for line in lines)
     assert (summary.articles, summary.failed, summary.tokens) == (300, 0, 300 * 120)
     assert (rerun.articles, rerun.cached, rerun.failed) == (40, 40, 0)
+
+
+def count_lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def wait_for_lines(path: Path, n: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while count_lines(path) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count_lines(path)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
+def test_killed_driver_then_resume_writes_each_id_once(cluster, fake, cli, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(src, 120)
+    with fake(default=ANSWER, latency=0.1) as server:
+        args = [
+            "batch", src, "--out", out, "--engine", "ray", "--workers", "2",
+            "--concurrency-per-worker", "2", "--model", "openai:test-model",
+            "--base-url", server.base_url, "--no-cache",
+        ]  # fmt: skip
+        driver = subprocess.Popen(
+            [sys.executable, "-c", "from extractor.cli import main; main()", *map(str, args),
+             "--address", cluster],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            killed_at = wait_for_lines(out, 20)
+        finally:
+            driver.send_signal(signal.SIGKILL)
+            driver.wait()
+        done = count_lines(out)
+        assert 20 <= killed_at <= done < 120
+        result = cli(*args, "--resume")
+    assert result.exit_code == 0, result.output
+    assert f"resume: {done} articles already done" in result.output
+    got = ids_of(out)  # every line parses
+    assert sorted(got) == sorted(ids) and len(got) == len(set(got))
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
+def test_killed_worker_is_replaced_and_no_article_is_lost_or_doubled(cluster, fake, tmp_path):
+    psutil = pytest.importorskip("psutil", reason="pip install psutil")
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(src, 150)
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        wait_for_lines(out, 30)
+        for proc in psutil.Process().children(recursive=True):
+            if "MapWorker" in " ".join(proc.cmdline()):
+                proc.send_signal(signal.SIGKILL)
+                killed.append(proc.pid)
+                return
+
+    with fake(default=ANSWER, latency=0.1) as server:
+        killer = threading.Thread(target=kill_a_worker)
+        killer.start()
+        summary = run(server, src, out, workers=2, concurrency_per_worker=4)
+        killer.join()
+        requests = len(server.requests)
+    assert killed, "no worker process was found to kill"
+    got = ids_of(out)
+    assert sorted(got) == sorted(ids) and len(got) == len(set(got))
+    assert (summary.articles, summary.failed) == (150, 0)
+    assert requests >= 150  # the lost batch was asked again
