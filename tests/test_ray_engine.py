@@ -5,6 +5,7 @@ output). One cluster serves the module; command-line runs in a subprocess join i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from conftest import ROOT, SEEDS, read_jsonl, scripted
 from fake_openai import FakeOpenAI, Step
 
 from extractor.engine import Extractor, Options
+from extractor.model.limits import RateLimiter
 
 ANSWER = Step(content=scripted("answer_000.json"))
 TEXT = (SEEDS / "000_bc9a927a736966c8.txt").read_text(encoding="utf-8")
@@ -69,6 +71,20 @@ def test_import_extractor_never_imports_ray():
         "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_a_pause_holds_the_next_acquire_even_without_limits():
+    now, slept = [0.0], []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(clock=lambda: now[0], sleep=sleep)
+    limiter.pause(2.0)
+    limiter.pause(1.0)  # a shorter pause never shortens a longer one
+    assert asyncio.run(limiter.acquire(10)) == 2.0
+    assert slept == [2.0]
 
 
 @pytest.mark.cluster
@@ -168,3 +184,37 @@ def test_killed_worker_is_replaced_and_no_article_is_lost_or_doubled(cluster, fa
     assert sorted(got) == sorted(ids) and len(got) == len(set(got))
     assert (summary.articles, summary.failed) == (150, 0)
     assert requests >= 150  # the lost batch was asked again
+
+
+class TimedFake(FakeOpenAI):
+    """The fake server, also noting when each chat request arrived."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)
+        self.times: list[float] = []
+
+    def _chat_reply(self, request: dict) -> object:
+        with self._lock:
+            self.times.append(time.monotonic())
+        return super()._chat_reply(request)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_rate_limit_and_a_429_pause_hold_for_all_workers_together(cluster, tmp_path):
+    """rpm=600 is 10 requests/s with a burst of 10 for the cluster, not per worker; the first
+    request's 429 Retry-After 1.5 s holds every worker's next request until then."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(src, 60)
+    refusal = Step(status=429, headers={"retry-after": "1.5"})
+    with TimedFake([refusal], default=ANSWER) as server:
+        summary = run(server, src, out, workers=2, concurrency_per_worker=8, rpm=600)
+        times = list(server.times)
+    assert (summary.articles, summary.failed, len(times)) == (60, 0, 61)
+    refused = times[0]
+    assert not [t for t in times if refused + 0.5 < t < refused + 1.4]  # everyone paused
+    after = [t for t in times if t >= refused + 1.4]
+    assert len(after) >= 40
+    # 10/s after a refilled burst of 10; per-worker limits would take half the time
+    assert after[-1] - after[0] >= (len(after) - 10) / 10 * 0.9
+    assert max(sum(t <= u < t + 1 for u in times) for t in times) <= 21

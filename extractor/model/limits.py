@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
 from extractor.errors import UsageError
+from extractor.model.transport import retry_after_s
 
 #: characters per token for estimating a request before it is sent
 CHARS_PER_TOKEN = 4
@@ -49,6 +50,9 @@ class Limiter(Protocol):
 
     def settle(self, estimated: int, actual: int) -> None: ...
 
+    def pause(self, seconds: float) -> None:
+        """The server said 429 Retry-After `seconds`: hold every acquire until then."""
+
 
 class RateLimiter:
     """Requests-per-minute and tokens-per-minute limits shared by every request of a run.
@@ -75,6 +79,7 @@ class RateLimiter:
         self.requests = _Bucket(rpm, now) if rpm else None
         self.tokens = _Bucket(tpm, now) if tpm else None
         self.waits: list[float] = []
+        self.paused_until = -math.inf  # clock time before which no request may start
         self._lock = asyncio.Lock()
 
     @property
@@ -86,7 +91,7 @@ class RateLimiter:
         async with self._lock:
             while True:
                 now = self.clock()
-                wait = 0.0
+                wait = max(0.0, self.paused_until - now)
                 for bucket, amount in ((self.requests, 1), (self.tokens, tokens)):
                     if bucket is not None:
                         bucket.refill(now)
@@ -101,6 +106,9 @@ class RateLimiter:
                 self.tokens.level -= tokens
         self.waits.append(waited)
         return waited
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
 
     def settle(self, estimated: int, actual: int) -> None:
         if self.tokens is not None:
@@ -126,7 +134,12 @@ class LimitedProvider:
     async def complete(self, request: dict[str, Any]) -> ChatCompletion:
         estimate = estimate_tokens(request)
         await self.limiter.acquire(estimate)
-        completion = await self.inner.complete(request)  # a failed request keeps its estimate
+        try:
+            completion = await self.inner.complete(request)  # a failure keeps its estimate
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 429 and (wait := retry_after_s(exc)):
+                self.limiter.pause(wait)  # one worker's 429 slows every sharer of the limiter
+            raise
         if completion.usage is not None:
             self.limiter.settle(estimate, completion.usage.total_tokens)
         return completion
