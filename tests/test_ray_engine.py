@@ -218,3 +218,29 @@ def test_rate_limit_and_a_429_pause_hold_for_all_workers_together(cluster, tmp_p
     # 10/s after a refilled burst of 10; per-worker limits would take half the time
     assert after[-1] - after[0] >= (len(after) - 10) / 10 * 0.9
     assert max(sum(t <= u < t + 1 for u in times) for t in times) <= 21
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_progress_and_summary_add_up_what_every_worker_did(cluster, fake, cli, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(src, 20)
+    with src.open("a", encoding="utf-8") as f:
+        f.write('{"id": "broken", "text": \n')  # cannot load: its error line is the driver's
+    with fake(default=ANSWER, fail_every=4) as server:
+        result = cli(
+            "batch", src, "--out", out, "--engine", "ray", "--workers", "2", "--progress",
+            "--max-attempts", "1", "--model", "openai:test-model", "--base-url", server.base_url,
+            "--no-cache",
+        )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    lines = {line["article_id"]: line for line in read_jsonl(out)}
+    broken = f"{src}:21"  # a line that cannot be read is named by its place
+    assert set(lines) == ids | {broken}
+    assert lines[broken]["error"]["kind"] == "input"
+    assert sum(line["error"] is not None for line in lines.values()) == 6
+    final = " ".join(result.output.split())
+    assert "21/21" in final and "/s" in final and "ETA" in final
+    assert "6 errors · 1800 tokens" in final  # 15 answers of 120 tokens, from both workers
+    assert "articles: 21 (15 ok, 6 failed: 1 input, 5 transport)" in final
+    assert "requests: 15 (0 cached); tokens: 1800" in final
