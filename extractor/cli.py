@@ -91,20 +91,19 @@ app.command()(batch)
 @cache_app.command("stats")
 def cache_stats(cache: opt.CacheOpt = None) -> None:
     """Entries and size of the response cache."""
-    from extractor.model.cache import ResponseCache
+    from extractor.model.cache import open_cache
 
-    stats = ResponseCache(cache).stats()
-    err.print(
-        f"{stats['directory']}: {stats['entries']} responses, {stats['size_bytes'] / 1e6:.1f} MB"
-    )
+    stats = open_cache(cache).stats()
+    size = f", {stats['size_bytes'] / 1e6:.1f} MB" if "size_bytes" in stats else ""
+    err.print(f"{stats.get('directory') or stats['url']}: {stats['entries']} responses{size}")
 
 
 @cache_app.command("clear")
 def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
-    from extractor.model.cache import ResponseCache
+    from extractor.model.cache import open_cache
 
-    removed = ResponseCache(cache).clear()
+    removed = open_cache(cache).clear()
     err.print(f"removed {removed} cached responses")
 
 

@@ -91,3 +91,12 @@ def test_second_run_on_another_machine_makes_no_request(cache, redis_url, fake, 
     assert a["figures"] == b["figures"]
     assert cache.stats()["entries"] == 1
     assert not (tmp_path / "cache").exists()  # the per-user diskcache was not used
+
+
+def test_cache_commands_take_a_redis_url(cache, redis_url, cli):
+    cache.set("k", {"choices": []})
+    stats = cli("cache", "stats", "--cache", redis_url)
+    assert f"{redis_url}: 1 responses" in stats.stderr
+    cleared = cli("cache", "clear", "--cache", redis_url)
+    assert "removed 1" in cleared.stderr
+    assert cache.get("k") is None

@@ -182,7 +182,11 @@ def run_ray_batch(
                     batch_size=concurrency_per_worker * 2,
                     batch_format="pyarrow",
                     compute=ray.data.ActorPoolStrategy(
-                        size=workers, max_tasks_in_flight_per_actor=2
+                        size=workers,
+                        max_tasks_in_flight_per_actor=4,
+                        # two batches at once share the worker's slots: no idle tail per batch
+                        max_concurrent_calls_per_actor=2,
+                        enable_true_multi_threading=True,
                     ),
                     num_cpus=WORKER_CPUS,  # Ray Data restarts a lost actor and reruns its batches
                 )  # fmt: skip
