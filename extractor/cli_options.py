@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from extractor.errors import ExtractorError
 
@@ -96,5 +97,5 @@ def extractor_from(params: dict[str, Any], limiter: Limiter | None = None) -> Ex
 
 def usage_exit(exc: ExtractorError) -> typer.Exit:
     """Print the problem and exit 2: the command was used wrongly, nothing ran."""
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")  # a message's [brackets] are text
     return typer.Exit(2)

@@ -73,6 +73,13 @@ def test_import_extractor_never_imports_ray():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+def test_without_ray_installed_the_engine_says_how_to_get_it(cli, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does when it is missing
+    result = cli("batch", SEEDS, "--out", tmp_path / "out.jsonl", "--engine", "ray")
+    assert result.exit_code == 2
+    assert "pip install 'grounded-news-extractor[ray]'" in result.output
+
+
 def test_a_pause_holds_the_next_acquire_even_without_limits():
     now, slept = [0.0], []
 
@@ -131,7 +138,8 @@ def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_sh
         summary = run(server, src, out, options=opts, workers=2, concurrency_per_worker=8)
         killer.join()
         asked = len(server.requests)
-        rerun = run(server, some, tmp_path / "again.jsonl", options=opts, workers=2)
+        # in two windows (25 and 15 articles), each on an actor pool of its own
+        rerun = run(server, some, tmp_path / "again.jsonl", options=opts, workers=2, window=25)
         assert len(server.requests) == asked  # every answer came from Redis
     assert killed, "no worker process was found to kill"
     got = ids_of(out)
@@ -140,6 +148,7 @@ def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_sh
     assert (summary.articles, summary.failed, summary.ok) == (300, 0, 300)
     assert asked >= 300
     assert (rerun.articles, rerun.cached, rerun.failed) == (40, 40, 0)
+    assert sorted(ids_of(tmp_path / "again.jsonl")) == sorted(ids)[:40]
 
 
 @pytest.mark.cluster
