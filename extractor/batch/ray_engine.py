@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import os
 import threading
 import uuid
@@ -174,12 +175,13 @@ def run_ray_batch(
     try:
         with BatchProgress(plan.todo, enabled=progress) as bar:
             for rows in _windows(plan, extractor, window, lambda r: write(r, bar)):
-                dataset = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows)))
+                batch = concurrency_per_worker * 2
+                dataset = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows), batch))
                 results = dataset.map_batches(
                     ExtractWorker,
                     fn_constructor_args=(extractor.options, name, namespace,
                                          concurrency_per_worker),
-                    batch_size=concurrency_per_worker * 2,
+                    batch_size=batch,
                     batch_format="pyarrow",
                     compute=ray.data.ActorPoolStrategy(
                         size=workers,
@@ -227,14 +229,13 @@ def _windows(
         yield rows
 
 
-def _blocks(rows: int) -> int:
-    """Small blocks, so the actor pool gets work from the first seconds on."""
-    return max(1, min(rows // 16, 1000))
+def _blocks(rows: int, batch: int) -> int:
+    """A block per batch (at most 1000), so every worker gets work from the start."""
+    return max(1, min(math.ceil(rows / batch), 1000))
 
 
 def _connect(ray: Any, address: str | None) -> bool:
     """Join the cluster at `address`, or start a quiet local one; True if connected here."""
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our own progress and summary
     started = not ray.is_initialized()
     if started and address:
         try:
@@ -251,5 +252,7 @@ def _connect(ray: Any, address: str | None) -> bool:
             logging_level=logging.WARNING,
             log_to_driver=False,
         )
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    ray.data.DataContext.get_current().enable_progress_bars = False  # ours show instead
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # set on `import ray.data`
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "disabled"
     return started  # disconnect at the end what we connected (a cluster stays up)
