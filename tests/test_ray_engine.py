@@ -40,6 +40,16 @@ def cluster():
         ray.shutdown()
 
 
+@pytest.fixture
+def shared_cache(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A Redis URL when a server can start (a cluster's shared cache), else a diskcache folder,
+    which the workers of a one-machine cluster share as well."""
+    try:
+        return request.getfixturevalue("redis_url")
+    except pytest.skip.Exception:
+        return str(tmp_path / "shared-cache")
+
+
 def write_input(path: Path, n: int) -> set[str]:
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
@@ -109,10 +119,10 @@ def wait_for_lines(path: Path, n: int, timeout: float = 60) -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_shared_cache(
-    cluster, fake, redis_url, tmp_path
+    cluster, fake, shared_cache, tmp_path
 ):
     """A worker process killed mid-run: Ray restarts the actor and runs its batch again, and
-    still every id is one line. A rerun elsewhere asks the model nothing (Redis answers)."""
+    still every id is one line. A rerun asks the model nothing: the shared cache answers."""
     psutil = pytest.importorskip("psutil", reason="pip install psutil")
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     ids = write_input(src, 300)
@@ -120,7 +130,7 @@ def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_sh
     some.write_text("".join(src.read_text(encoding="utf-8").splitlines(True)[:40]))
     from extractor.model.cache import open_cache
 
-    open_cache(redis_url).clear()
+    open_cache(shared_cache).clear()
     killed: list[int] = []
 
     def kill_a_worker() -> None:
@@ -132,7 +142,7 @@ def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_sh
                 return
 
     with fake(default=ANSWER, latency=0.05) as server:
-        opts = options(server, use_cache=True, cache_dir=redis_url)
+        opts = options(server, use_cache=True, cache_dir=shared_cache)
         killer = threading.Thread(target=kill_a_worker)
         killer.start()
         summary = run(server, src, out, options=opts, workers=2, concurrency_per_worker=8)
@@ -140,7 +150,7 @@ def test_300_articles_once_each_through_a_killed_worker_then_a_rerun_from_the_sh
         asked = len(server.requests)
         # in two windows (25 and 15 articles), each on an actor pool of its own
         rerun = run(server, some, tmp_path / "again.jsonl", options=opts, workers=2, window=25)
-        assert len(server.requests) == asked  # every answer came from Redis
+        assert len(server.requests) == asked  # every answer came from the shared cache
     assert killed, "no worker process was found to kill"
     got = ids_of(out)
     assert sorted(got) == sorted(ids) and len(got) == len(set(got))
