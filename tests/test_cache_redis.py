@@ -14,6 +14,7 @@ from extractor.model.cache import ResponseCache, open_cache
 from extractor.model.cache_redis import PREFIX, RedisCache
 
 SEED = SEEDS / "000_bc9a927a736966c8.txt"
+pytestmark = pytest.mark.slow  # starts a redis-server
 
 
 @pytest.fixture
