@@ -15,8 +15,8 @@ is written on the workers, so no part files need merging and no line is torn by 
 
 Global limits: one limiter actor per run (`RateLimiter` inside it) that every worker's
 `Extractor` asks before each request (`RemoteLimiter`), so `--rpm/--tpm` hold for the whole
-cluster. A worker that gets a 429 with Retry-After tells the limiter, which holds every
-worker's next request until then.
+cluster. A worker that gets a 429 with Retry-After tells the limiter (`LimitedProvider` calls
+its `pause`), which holds every worker's next request until then.
 
 Memory: only one window of articles (`window`) is in Ray at once; the driver keeps the set of
 ids written, as the async engine does. Each window starts a fresh actor pool (a few seconds),
@@ -79,9 +79,6 @@ class LimiterActor:
     def pause(self, seconds: float) -> None:
         self.limiter.pause(seconds)
 
-    def waits(self) -> list[float]:
-        return list(self.limiter.waits)
-
 
 class RemoteLimiter:
     """The `Limiter` protocol in a worker, answered by the run's `LimiterActor`."""
@@ -114,10 +111,9 @@ class ExtractWorker:
         self.extractor = Extractor(options, limiter=RemoteLimiter(handle))
         self.slots = asyncio.Semaphore(concurrency)
 
-    def __call__(self, batch: Any) -> dict[str, list[Any]]:
+    def __call__(self, batch: Any) -> dict[str, list[str]]:
         articles = [Article(**row) for row in batch.to_pylist()]
-        done = asyncio.run_coroutine_threadsafe(self._run(articles), self.loop).result()
-        return {"id": [a.id for a in articles], "line": done, "pid": [os.getpid()] * len(done)}
+        return {"line": asyncio.run_coroutine_threadsafe(self._run(articles), self.loop).result()}
 
     async def _run(self, articles: list[Article]) -> list[str]:
         async def one(article: Article) -> str:
