@@ -172,8 +172,8 @@ def test_killed_driver_then_resume_writes_each_id_once(cluster, fake, tmp_path):
     ids = write_input(src, 60)
     with fake(default=ANSWER, latency=0.1) as server:
         args = [
-            "batch", src, "--out", out, "--engine", "ray", "--workers", "2",
-            "--concurrency-per-worker", "2", "--model", "openai:test-model",
+            "batch", src, "--out", out, "--engine", "ray", "--workers", "1",
+            "--concurrency-per-worker", "4", "--model", "openai:test-model",
             "--base-url", server.base_url, "--no-cache",
         ]  # fmt: skip
         command = [sys.executable, "-c", "from extractor.cli import main; main()", *map(str, args)]
