@@ -125,26 +125,26 @@ mount_service(app)
 @cache_app.command("stats")
 def cache_stats(cache: opt.CacheOpt = None) -> None:
     """Entries and size of the response cache."""
-    from extractor.model.cache import ResponseCache
+    from extractor.model.cache import open_cache
 
-    stats = ResponseCache(cache).stats()
+    stats = open_cache(cache).stats()
+    where = stats.get("directory") or stats["url"]
     if stats["entries"] is None:
-        err.print(f"{stats['directory']}: unreadable; `extractor cache clear` rebuilds it")
+        err.print(f"{where}: unreadable; `extractor cache clear` rebuilds it")
         raise typer.Exit(1)
-    err.print(
-        f"{stats['directory']}: {stats['entries']} responses, {stats['size_bytes'] / 1e6:.1f} MB"
-    )
+    size = f", {stats['size_bytes'] / 1e6:.1f} MB" if "size_bytes" in stats else ""
+    err.print(f"{where}: {stats['entries']} responses{size}")
 
 
 @cache_app.command("clear")
 def cache_clear(cache: opt.CacheOpt = None) -> None:
     """Remove every cached response."""
-    from extractor.model.cache import ResponseCache
+    from extractor.model.cache import open_cache
 
-    store = ResponseCache(cache)
+    store = open_cache(cache)
     removed = store.clear()
     if removed is None:
-        err.print(f"rebuilt the damaged cache {store.directory}: it is empty now")
+        err.print("rebuilt the damaged cache: it is empty now")
     else:
         err.print(f"removed {removed} cached responses")
     store.close()

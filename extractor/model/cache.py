@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import diskcache
 import diskcache.core
@@ -87,6 +87,28 @@ _VALUE_FOLDER = re.compile(r"[0-9a-f]{2}")
 #: folder and files of a cache we create: they hold model answers
 CACHE_DIR_MODE = 0o700
 CACHE_FILE_MODE = 0o600
+class Cache(Protocol):
+    """What the model caller needs of a response cache; values are raw ChatCompletion dicts."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, response: dict[str, Any]) -> None: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def clear(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def open_cache(location: str | Path | None = None) -> Cache:
+    """The cache at `location`: a `redis://host:port/db` URL (shared by many machines), else a
+    diskcache directory (default: the per-user cache)."""
+    from extractor.model.cache_redis import RedisCache, is_redis_url
+
+    if is_redis_url(location):
+        return RedisCache(str(location))
+    return ResponseCache(location)
 
 
 class ResponseCache:

@@ -23,7 +23,7 @@ from instructor.core.exceptions import IncompleteOutputException, InstructorRetr
 from openai.types.chat import ChatCompletion
 
 from extractor.errors import ExtractorError, ModelError, OutputInvalidError, UsageError
-from extractor.model.cache import ReplayStore, ResponseCache, request_key
+from extractor.model.cache import Cache, ReplayStore, open_cache, request_key
 from extractor.model.limits import Limiter, estimate_tokens
 from extractor.model.providers import Provider, make_provider
 from extractor.model.spec import ModelSpec
@@ -104,7 +104,7 @@ class ModelCaller:
         prompt_key: str,
         settings: CallSettings,
         policy: RetryPolicy,
-        cache: ResponseCache | None = None,
+        cache: Cache | None = None,
         record: ReplayStore | None = None,
         replay: ReplayStore | None = None,
         limiter: Limiter | None = None,
@@ -304,7 +304,7 @@ def build_caller(
     mode = MODES[opts.mode] if opts.mode else None  # names checked by Options
     provider = make_provider(spec, timeout=opts.timeout_s, mode=mode)
     replay = ReplayStore(opts.replay_dir) if opts.replay_dir else None
-    cache = ResponseCache(opts.cache_dir) if opts.use_cache and replay is None else None
+    cache = open_cache(opts.cache_dir) if opts.use_cache and replay is None else None
     return ModelCaller(
         provider,
         prompt_key=prompt_key,
