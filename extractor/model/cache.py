@@ -39,6 +39,18 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def decode_entry(raw: str | bytes) -> dict[str, Any]:
+    """A stored answer back as a ChatCompletion dict; anything else (not JSON text, not a
+    completion) is a ValueError: every backend treats it as a miss."""
+    try:
+        value = json.loads(raw)
+    except (TypeError, RecursionError) as exc:  # not text; absurdly nested
+        raise ValueError(str(exc)) from exc
+    if not isinstance(value, dict) or "choices" not in value:
+        raise ValueError("not a chat completion")
+    return value
+
+
 def request_key(*, provider: str, mode: str, prompt: str, request: dict[str, Any]) -> str:
     material = {"provider": provider, "mode": mode, "prompt": prompt, "request": request}
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
@@ -172,11 +184,8 @@ class ResponseCache:
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-            if not isinstance(value, dict) or "choices" not in value:
-                raise ValueError("not a chat completion")
-            return value
-        except (TypeError, ValueError, RecursionError) as exc:
+            return decode_entry(raw)
+        except ValueError as exc:
             log.warning("cache entry %s is corrupt (%s); treating as a miss", key[:12], exc)
             self._discard(key)
             return None

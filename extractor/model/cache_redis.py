@@ -9,12 +9,11 @@ must not be able to run code in a reader. A value that is not a JSON chat comple
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from typing import Any
 
 from extractor.errors import UsageError
-from extractor.model.cache import canonical_json
+from extractor.model.cache import canonical_json, decode_entry
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +59,8 @@ class RedisCache:
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-            if not isinstance(value, dict) or "choices" not in value:
-                raise ValueError("not a chat completion")
-            return value
-        except (TypeError, ValueError) as exc:  # also UnicodeDecodeError
+            return decode_entry(raw)
+        except ValueError as exc:  # also UnicodeDecodeError
             log.warning("cache entry %s is not JSON (%s); treating as a miss", key[:12], exc)
             with contextlib.suppress(*self._errors):
                 self._client.delete(PREFIX + key)
