@@ -15,6 +15,7 @@ from extractor import cli_options as opt
 from extractor.batch.cli import batch
 from extractor.cli_options import err
 from extractor.errors import ExtractorError, UsageError
+from extractor.options import Options
 from extractor.output import RedactingFilter, Summary
 from extractor.service.cli import mount as mount_service
 
@@ -28,37 +29,20 @@ app.add_typer(cache_app, name="cache")
 
 
 @app.command()
+@opt.with_options()
 def extract(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .html .jsonl) or folders.")],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSONL output (default: stdout).")
     ] = None,
-    model: opt.ModelOpt = None,
-    base_url: opt.BaseUrlOpt = None,
-    mode: opt.ModeOpt = None,
-    prompt_version: opt.PromptVersionOpt = opt.D.prompt_version,
-    output_language: opt.OutputLanguageOpt = None,
-    drop_ungrounded: opt.DropUngroundedOpt = False,
-    follow_up_uncovered: opt.FollowUpOpt = False,
-    cache: opt.CacheOpt = None,
-    no_cache: opt.NoCacheOpt = False,
-    record: opt.RecordOpt = None,
-    replay: opt.ReplayOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Articles in flight at once.")] = 1,
-    max_retries: opt.MaxRetriesOpt = opt.D.max_retries,
-    timeout: opt.TimeoutOpt = opt.D.timeout_s,
-    deadline: opt.DeadlineOpt = opt.D.deadline_s,
-    max_attempts: opt.MaxAttemptsOpt = opt.D.max_attempts,
-    backoff: opt.BackoffOpt = opt.D.backoff_s,
-    max_tokens: opt.MaxTokensOpt = opt.D.max_tokens,
-    chunk_chars: opt.ChunkCharsOpt = opt.D.chunk_chars,
+    *,
+    options: Options,
 ) -> None:
     """Extract grounded records from articles: one JSONL line per input article, in order.
 
     For large collections use `extractor batch`: resumable, rate-limited, with progress.
     """
-    params = dict(locals())  # first, so that it holds only the parameters
-
     from extractor.articles import iter_articles
     from extractor.batch.plan import scan_input
     from extractor.output import JsonlWriter, OutputLock, check_not_input, failure_line
@@ -70,7 +54,7 @@ def extract(
         if out is not None:
             check_not_input(out, paths)
         scan_input(paths)  # duplicate ids, before any article is paid for
-        extractor = opt.extractor_from(params, runner={"paths", "out", "concurrency"})
+        extractor = opt.open_extractor(options)
         first = next(items, None)
         if lock is not None:
             lock.acquire()

@@ -1,21 +1,23 @@
-"""The options `extract` and `batch` share, declared once, and how they become `Options`."""
+"""The options every running command shares, built once from `Options`, and what they open."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import inspect
 import signal
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+import typing
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from extractor.errors import ExtractorError
-from extractor.options import DEFAULTS, Options, option_field
+from extractor.options import Options
 from extractor.output import redact
 
 if TYPE_CHECKING:
@@ -23,68 +25,85 @@ if TYPE_CHECKING:
     from extractor.model.limits import Limiter
 
 err = Console(stderr=True, highlight=False)
+T = TypeVar("T")
 
 
-def _option(name: str, *short: str) -> Any:
-    """A typer option built from the `Options` field: one flag name, help and bound."""
-    meta = option_field(name).metadata
+#: the CLI parameter type of each field whose annotation is not one typer reads as is
+_CLI_TYPE: dict[str, Any] = {"cache_dir": str | None}  # a folder or a redis:// URL
+_SHORT = {"model": ("-m",)}
+
+
+def _parameter(field: dataclasses.Field[Any]) -> inspect.Parameter:
+    """The typer option of one `Options` field: its flag, help, bound and default, once."""
+    meta = field.metadata
+    flag = meta["flag"] or field.name.replace("_", "-")
     extra = {"min": meta["min"]} if meta["min"] is not None else {}
-    return typer.Option(
-        f"--{meta['flag'] or name.replace('_', '-')}", *short, help=meta["help"], **extra
+    option = typer.Option(f"--{flag}", *_SHORT.get(field.name, ()), help=meta["help"], **extra)
+    inverted = flag.startswith("no-")
+    default = (not field.default) if inverted else field.default
+    annotation = _CLI_TYPE.get(field.name, _HINTS[field.name])
+    return inspect.Parameter(
+        flag.replace("-", "_"),
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[annotation, option],
     )
 
 
-#: defaults for the command signatures: `max_retries: opt.MaxRetriesOpt = opt.D.max_retries`
-D = DEFAULTS
+_HINTS = typing.get_type_hints(Options)
 
-ModelOpt = Annotated[str | None, _option("model", "-m")]
-BaseUrlOpt = Annotated[str | None, _option("base_url")]
-ModeOpt = Annotated[str | None, _option("mode")]
-PromptVersionOpt = Annotated[str, _option("prompt_version")]
-OutputLanguageOpt = Annotated[str | None, _option("output_language")]
-DropUngroundedOpt = Annotated[bool, _option("drop_ungrounded")]
-FollowUpOpt = Annotated[bool, _option("follow_up_uncovered")]
-CacheOpt = Annotated[str | None, _option("cache_dir")]  # a folder or redis:// URL
-NoCacheOpt = Annotated[bool, _option("use_cache")]
-RecordOpt = Annotated[Path | None, _option("record_dir")]
-ReplayOpt = Annotated[Path | None, _option("replay_dir")]
-MaxRetriesOpt = Annotated[int, _option("max_retries")]
-TimeoutOpt = Annotated[float, _option("timeout_s")]
-DeadlineOpt = Annotated[float, _option("deadline_s")]
-MaxAttemptsOpt = Annotated[int, _option("max_attempts")]
-BackoffOpt = Annotated[float, _option("backoff_s")]
-MaxTokensOpt = Annotated[int, _option("max_tokens")]
-ChunkCharsOpt = Annotated[int, _option("chunk_chars")]
-
-#: command parameter -> Options field, where the flag is not the field's name
-_FIELD = {
-    (f.metadata["flag"] or f.name).replace("-", "_"): f.name for f in dataclasses.fields(Options)
-}
+#: `--cache`, also for the `cache` commands
+CacheOpt = _parameter(
+    next(f for f in dataclasses.fields(Options) if f.name == "cache_dir")
+).annotation
 
 
-def extractor_from(
-    params: dict[str, Any], *, runner: set[str], limiter: Limiter | None = None
-) -> Extractor:
-    """The Extractor a command's parameters ask for (pass `locals()`).
+def with_options(
+    *, exclude: tuple[str, ...] = ()
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a command every `Options` field as a flag; it receives them as `options: Options`.
 
-    `runner` names the command's parameters that are not extraction options (paths, out,
-    concurrency …); any other parameter must be an `Options` field, or this raises, so an
-    option cannot be declared on a command and then silently ignored. Says so when no model
-    is configured and the baseline runs.
+    The command declares only its own parameters (paths, `--out`, `--concurrency` …) plus
+    `options: Options`; the flags, their help, bounds and defaults come from `Options`, so no
+    command repeats them and none can drop one.
     """
+    fields = [f for f in dataclasses.fields(Options) if f.name not in exclude]
+    extra = {f.name: _parameter(f) for f in fields}
+
+    def decorate(command: Callable[..., T]) -> Callable[..., T]:
+        signature = inspect.signature(command, eval_str=True)  # real annotations, for typer
+        own = [p for p in signature.parameters.values() if p.name != "options"]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> T:
+            values = {}
+            for name, parameter in extra.items():
+                value = kwargs.pop(parameter.name)
+                values[name] = (not value) if parameter.name.startswith("no_") else value
+            try:
+                options = Options.of(**values)
+            except ExtractorError as exc:  # e.g. an unknown --mode
+                raise usage_exit(exc) from None
+            return command(**kwargs, options=options)
+
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *extra.values()]
+        )
+        run.__annotations__ = {
+            **{p.name: p.annotation for p in own},
+            **{p.name: p.annotation for p in extra.values()},
+        }
+        return run
+
+    return decorate
+
+
+def open_extractor(options: Options, limiter: Limiter | None = None) -> Extractor:
+    """The Extractor a command runs with. A missing API key fails here, once, before any
+    article; says so when no model is configured and the baseline runs."""
     from extractor.engine import Extractor  # imports the prompt and model spec: not for --help
 
-    values: dict[str, Any] = {}
-    for name, value in params.items():
-        if name in runner:
-            continue
-        field = _FIELD.get(name)
-        if field is None:
-            raise TypeError(f"command parameter {name!r} is neither an option nor in `runner`")
-        values[field] = (not value) if field == "use_cache" else value
-    extractor = Extractor(
-        Options.of(**{k: v for k, v in values.items() if v is not None}), limiter=limiter
-    )
+    extractor = Extractor(options, limiter=limiter)
     if extractor.caller is not None and extractor.caller.replay is None:
         # a missing API key would fail every article alike: say it once, before any
         extractor.caller.check_ready()

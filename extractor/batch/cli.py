@@ -16,6 +16,7 @@ import typer
 from extractor import cli_options as opt
 from extractor.cli_options import err
 from extractor.errors import UsageError
+from extractor.options import Options
 
 
 class Engine(StrEnum):
@@ -24,6 +25,7 @@ class Engine(StrEnum):
     ray = "ray"
 
 
+@opt.with_options()
 def batch(
     paths: Annotated[
         list[Path], typer.Argument(help="Input JSONL (or any files/folders `extract` takes).")
@@ -31,8 +33,6 @@ def batch(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="JSONL output (required).")
     ] = None,
-    model: opt.ModelOpt = None,
-    base_url: opt.BaseUrlOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 8,
     resume: Annotated[
         bool,
@@ -62,26 +62,10 @@ def batch(
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: if a terminal)."),
     ] = None,
-    mode: opt.ModeOpt = None,
-    prompt_version: opt.PromptVersionOpt = opt.D.prompt_version,
-    output_language: opt.OutputLanguageOpt = None,
-    drop_ungrounded: opt.DropUngroundedOpt = False,
-    follow_up_uncovered: opt.FollowUpOpt = False,
-    cache: opt.CacheOpt = None,
-    no_cache: opt.NoCacheOpt = False,
-    record: opt.RecordOpt = None,
-    replay: opt.ReplayOpt = None,
-    max_retries: opt.MaxRetriesOpt = opt.D.max_retries,
-    timeout: opt.TimeoutOpt = opt.D.timeout_s,
-    deadline: opt.DeadlineOpt = opt.D.deadline_s,
-    max_attempts: opt.MaxAttemptsOpt = opt.D.max_attempts,
-    backoff: opt.BackoffOpt = opt.D.backoff_s,
-    max_tokens: opt.MaxTokensOpt = opt.D.max_tokens,
-    chunk_chars: opt.ChunkCharsOpt = opt.D.chunk_chars,
+    *,
+    options: Options,
 ) -> None:
     """Run a whole collection concurrently into OUT, resumable after a crash or kill -9."""
-    params = dict(locals())  # first, so that it holds only the parameters
-
     from extractor.batch.engine import run_batch
     from extractor.batch.plan import plan_batch, resume_lines
     from extractor.output import OutputLock, Summary
@@ -95,25 +79,7 @@ def batch(
         from extractor.model.limits import RateLimiter
 
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
-        extractor = opt.extractor_from(
-            params,
-            runner={
-                "paths",
-                "out",
-                "concurrency",
-                "resume",
-                "overwrite",
-                "rpm",
-                "tpm",
-                "engine",
-                "poll_interval",
-                "progress",
-                "address",
-                "workers",
-                "concurrency_per_worker",
-            },
-            limiter=limiter,
-        )
+        extractor = opt.open_extractor(options, limiter)
         if engine is Engine.openai_batch:
             from extractor.batch.openai_batch import batch_caller
 
@@ -147,9 +113,22 @@ def batch(
                     log=err.print,
                 )
             if engine is Engine.ray:
-                from extractor.batch.ray_engine import ray_args, run_ray_batch
+                from extractor.batch.ray_engine import run_ray_batch
 
-                return run_ray_batch(extractor, paths, out, **ray_args(params, plan, summary))
+                return run_ray_batch(
+                    extractor,
+                    paths,
+                    out,
+                    resume=resume,
+                    address=address,
+                    workers=workers,
+                    concurrency_per_worker=concurrency_per_worker,
+                    rpm=rpm,
+                    tpm=tpm,
+                    progress=progress,
+                    plan=plan,
+                    summary=summary,
+                )
             return await run_batch(
                 extractor,
                 paths,

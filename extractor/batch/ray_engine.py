@@ -199,12 +199,6 @@ def run_ray_batch(
     return summary
 
 
-def ray_args(params: dict[str, Any], plan: BatchPlan, summary: Summary) -> dict[str, Any]:
-    """`run_ray_batch`'s keyword arguments from the parameters of `extractor batch`."""
-    names = ("resume", "address", "workers", "concurrency_per_worker", "rpm", "tpm", "progress")
-    return {name: params[name] for name in names} | {"plan": plan, "summary": summary}
-
-
 def _windows(
     plan: BatchPlan, extractor: Extractor, size: int, write: Any
 ) -> Iterator[list[dict[str, Any]]]:

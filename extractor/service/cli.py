@@ -15,6 +15,7 @@ import typer
 from extractor import cli_options as opt
 from extractor.cli_options import err
 from extractor.errors import UsageError
+from extractor.options import Options
 
 if TYPE_CHECKING:
     from extractor.service.store import Store
@@ -49,19 +50,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@opt.with_options(exclude=("record_dir", "replay_dir"))
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = 8000,
     db: DbOpt = None,
-    model: opt.ModelOpt = None,
-    base_url: opt.BaseUrlOpt = None,
-    mode: opt.ModeOpt = None,
-    prompt_version: opt.PromptVersionOpt = None,
-    output_language: opt.OutputLanguageOpt = None,
-    drop_ungrounded: opt.DropUngroundedOpt = False,
-    follow_up_uncovered: opt.FollowUpOpt = False,
-    cache: opt.CacheOpt = None,
-    no_cache: opt.NoCacheOpt = False,
     concurrency: Annotated[
         int, typer.Option(min=1, help="Job articles in flight at once, per server.")
     ] = 4,
@@ -71,12 +64,6 @@ def serve(
     tpm: Annotated[
         float | None, typer.Option(min=1, help="Model tokens per minute, whole server.")
     ] = None,
-    max_retries: opt.MaxRetriesOpt = 2,
-    timeout: opt.TimeoutOpt = 120.0,
-    deadline: opt.DeadlineOpt = 600.0,
-    max_attempts: opt.MaxAttemptsOpt = 6,
-    max_tokens: opt.MaxTokensOpt = 4096,
-    chunk_chars: opt.ChunkCharsOpt = 12000,
     max_body_mb: Annotated[
         float, typer.Option(min=0.001, help="Larger request bodies get 413.")
     ] = 10.0,
@@ -102,6 +89,8 @@ def serve(
         typer.Option(help="Gold files (<article_id>.json) shown beside predicted on review pages."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    *,
+    options: Options,
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn): /v1/extract, /v1/jobs, /metrics, review pages."""
     import uvicorn
@@ -114,10 +103,9 @@ def serve(
         raise opt.usage_exit(
             UsageError(f"--no-auth is allowed only on a loopback address, not {host}")
         )
-    params = locals()
     try:
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
-        extractor = opt.extractor_from(params, limiter=limiter)  # bad options exit 2 now
+        extractor = opt.open_extractor(options, limiter)  # bad options exit 2 now
     except UsageError as exc:
         raise opt.usage_exit(exc) from None
     settings = ServiceSettings(
