@@ -20,6 +20,7 @@ from extractor.eval import cli as eval_cli
 from extractor.eval import render as reports
 from extractor.eval import scoring, tasks
 from extractor.eval.report import ArticleScore, RecordView, Report
+from extractor.review import TAG
 
 DATA = Path(__file__).parent / "data" / "scoring"
 REPO = DATA / "repo"
@@ -82,16 +83,15 @@ def test_html_marks_missed_and_spurious(report_a: Report, texts: dict[str, str])
 
 def _records(article: ArticleScore, side: str) -> dict[str, RecordView]:
     """Tag (E0, C1 …) -> record, for the gold or the predicted side of a scored article."""
-    tag = {"events": "E", "claims": "C", "figures": "F"}
     out: dict[str, RecordView] = {}
     for kind, entry in article.by_kind().items():
         for pair in entry.pairs:
             index = pair.gold_index if side == "gold" else pair.pred_index
-            out[f"{tag[kind]}{index}"] = pair.gold if side == "gold" else pair.pred
+            out[f"{TAG[kind]}{index}"] = pair.gold if side == "gold" else pair.pred
         extra = entry.missed if side == "gold" else entry.spurious
         for r in extra:
             index = r.gold_index if side == "gold" else r.pred_index  # type: ignore[union-attr]
-            out[f"{tag[kind]}{index}"] = r
+            out[f"{TAG[kind]}{index}"] = r
     return out
 
 
