@@ -49,25 +49,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-#: `serve` parameters that configure the server, not the extraction
-SERVER_PARAMS = {
-    "host",
-    "port",
-    "db",
-    "concurrency",
-    "rpm",
-    "tpm",
-    "max_body_mb",
-    "no_auth",
-    "grace",
-    "lease",
-    "webhook_attempts",
-    "webhook_backoff",
-    "gold",
-    "log_level",
-}
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = 8000,
@@ -123,7 +104,6 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn): /v1/extract, /v1/jobs, /metrics, review pages."""
-    params = dict(locals())  # first, so that it holds only the parameters
     import uvicorn
 
     from extractor.model.limits import RateLimiter
@@ -134,11 +114,10 @@ def serve(
         raise opt.usage_exit(
             UsageError(f"--no-auth is allowed only on a loopback address, not {host}")
         )
+    params = locals()
     try:
         limiter = RateLimiter(rpm, tpm) if rpm or tpm else None
-        extractor = opt.extractor_from(  # bad options exit 2 now
-            params, runner=SERVER_PARAMS, limiter=limiter
-        )
+        extractor = opt.extractor_from(params, limiter=limiter)  # bad options exit 2 now
     except UsageError as exc:
         raise opt.usage_exit(exc) from None
     settings = ServiceSettings(
