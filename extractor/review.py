@@ -1,8 +1,10 @@
 """An article as a reviewer sees it: the text with every record's evidence span highlighted by
 type, its grounding status, and the record's fields on hover and on click; gold beside
-predicted when gold is given. Plain HTML and a little JavaScript, no build step.
+predicted when gold is given, and matched / missed / spurious when the pairs were scored.
+Plain HTML and a little JavaScript, no build step.
 
-Used by the service's review pages (`/jobs/{id}/view`); any report can embed `article_view`.
+One view for every page that shows records: the service's review pages (`/jobs/{id}/view`) call
+`article_view`; the eval HTML report builds scored `Mark`s and calls `column` and `section`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import html
 import itertools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from extractor.records import ArticleExtraction, ArticleResult
+from extractor.records import ArticleError, ArticleExtraction, ArticleResult
 
 KINDS = ("events", "claims", "figures")
 TAG = {"events": "E", "claims": "C", "figures": "F"}
+#: how a scored record fared against gold; None on pages without scoring
+Status = Literal["matched", "missed", "spurious"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,35 @@ class Mark:
     """One record placed in the text (or not, when its evidence was not found)."""
 
     kind: str
-    tag: str  # E0, C1, F2 … unique within one view
+    tag: str  # E0, C1, F2 … unique within one column
     label: str
     grounding: str
     span: tuple[int, int] | None
     fields: dict[str, Any]
+    evidence: str = ""
+    status: Status | None = None
+    note: str = ""
+
+    @property
+    def css(self) -> str:
+        status = f" s-{self.status}" if self.status else ""
+        return f"k-{self.kind} g-{self.grounding}{status}"
+
+    @property
+    def summary(self) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.tag} {self.label} [{self.grounding}]{note}"
+
+
+def locate(text: str | None, span: tuple[int, int] | None, evidence: str) -> tuple[int, int] | None:
+    """The record's span if it fits the text, else the first verbatim occurrence of its quote
+    (gold files and old reports may carry no span or one for another version of the text)."""
+    if text is None:
+        return None
+    if span is not None and 0 <= span[0] < span[1] <= len(text):
+        return span[0], span[1]
+    start = text.find(evidence) if evidence else -1
+    return (start, start + len(evidence)) if start >= 0 else None
 
 
 def _label(kind: str, record: Any) -> str:
@@ -44,20 +72,24 @@ def marks_of(extraction: ArticleExtraction, text: str) -> list[Mark]:
     marks = []
     for kind in KINDS:
         for index, record in enumerate(getattr(extraction, kind)):
-            span = record.span
-            if span is not None and not (0 <= span[0] < span[1] <= len(text)):
-                span = None
             marks.append(
                 Mark(
                     kind,
                     f"{TAG[kind]}{index}",
                     _label(kind, record),
                     str(record.grounding),
-                    tuple(span) if span else None,
+                    locate(text, record.span, record.evidence),
                     record.model_dump(mode="json"),
+                    evidence=record.evidence,
                 )
             )
     return marks
+
+
+def _first(mark: Mark) -> tuple[bool, int]:
+    """Errors (missed, spurious) colour a stretch first, then the innermost record."""
+    assert mark.span is not None
+    return mark.status not in (None, "matched"), mark.span[0] - mark.span[1]
 
 
 def highlight(text: str, marks: list[Mark], view: str) -> str:
@@ -72,11 +104,11 @@ def highlight(text: str, marks: list[Mark], view: str) -> str:
         if not covering:
             out.append(segment)
             continue
-        inner = min(covering, key=lambda m: m.span[1] - m.span[0])  # type: ignore[index]
-        title = "; ".join(f"{m.tag} {m.label} [{m.grounding}]" for m in covering)
+        primary = max(covering, key=_first)
+        title = "; ".join(m.summary for m in covering)
         multi = " multi" if len(covering) > 1 else ""
         out.append(
-            f'<mark class="hl k-{inner.kind} g-{inner.grounding}{multi}" data-view="{view}" '
+            f'<mark class="hl {primary.css}{multi}" data-view="{view}" '
             f'data-records="{" ".join(m.tag for m in covering)}" data-start="{start}" '
             f'data-end="{end}" title="{html.escape(title)}">{segment}</mark>'
         )
@@ -87,23 +119,43 @@ def _record_list(marks: list[Mark], view: str) -> str:
     items = []
     for m in marks:
         where = f"[{m.span[0]}, {m.span[1]})" if m.span else "evidence not found in the text"
+        quote = f" “{html.escape(m.evidence)}”" if m.evidence else ""
+        note = f"; {html.escape(m.note)}" if m.note else ""
         items.append(
-            f'<li class="rec k-{m.kind}" data-view="{view}" data-records="{m.tag}">'
+            f'<li class="rec {m.css}" data-view="{view}" data-records="{m.tag}">'
             f'<b>{m.tag}</b> <span class="badge g-{m.grounding}">{m.grounding}</span> '
-            f'{html.escape(m.label)} <span class="muted">{where}</span></li>'
+            f'{html.escape(m.label)}{quote} <span class="muted">{where}{note}</span></li>'
         )
     return (
         f'<ul class="records">{"".join(items)}</ul>' if items else '<p class="muted">no records</p>'
     )
 
 
-def _column(heading: str, text: str, extraction: ArticleExtraction, view: str) -> str:
-    marks = marks_of(extraction, text)
+def column(heading: str, text: str | None, marks: list[Mark], view: str) -> str:
+    """One side of an article: the highlighted text, its records, and their fields for clicks."""
     data = json.dumps({m.tag: m.fields for m in marks}, ensure_ascii=False).replace("</", "<\\/")
+    body = (
+        f'<div class="text" id="text-{view}">{highlight(text, marks, view)}</div>'
+        if text is not None
+        else '<p class="muted">article text not available</p>'
+    )
     return (
-        f'<div class="col"><h3>{heading}</h3><div class="text" id="text-{view}">'
-        f"{highlight(text, marks, view)}</div>{_record_list(marks, view)}"
+        f'<div class="col"><h3>{heading}</h3>{body}{_record_list(marks, view)}'
         f'<script type="application/json" id="records-{view}">{data}</script></div>'
+    )
+
+
+def section(view: str, columns: list[str], error: ArticleError | None = None) -> str:
+    """One article's columns side by side, with a panel for the clicked record. A gold column's
+    view is `{view}-gold`, so its clicks land in the same panel."""
+    message = (
+        f'<p class="err">error {html.escape(error.kind)}: {html.escape(error.message)}</p>'
+        if error
+        else ""
+    )
+    return (
+        f'<section class="article" id="{view}">{message}<div class="cols">{"".join(columns)}</div>'
+        f'<pre class="panel" id="panel-{view}">click a highlight or a record</pre></section>'
     )
 
 
@@ -117,21 +169,12 @@ def article_view(
     """One article's section: predicted (and gold) columns and a panel for the clicked record."""
     columns = []
     if gold is not None:
-        columns.append(_column("Gold", text, gold, f"{view}-gold"))
+        columns.append(column("Gold", text, marks_of(gold, text), f"{view}-gold"))
     if result is None:
         columns.append('<div class="col"><p class="muted">not finished yet</p></div>')
     else:
-        columns.append(_column("Predicted", text, result, view))
-    error = ""
-    if result is not None and result.error:
-        error = (
-            f'<p class="err">error {html.escape(result.error.kind)}: '
-            f"{html.escape(result.error.message)}</p>"
-        )
-    return (
-        f'<section class="article" id="{view}">{error}<div class="cols">{"".join(columns)}</div>'
-        f'<pre class="panel" id="panel-{view}">click a highlight or a record</pre></section>'
-    )
+        columns.append(column("Predicted", text, marks_of(result, text), view))
+    return section(view, columns, result.error if result is not None else None)
 
 
 CSS = """
@@ -142,7 +185,10 @@ mark.hl{cursor:pointer;border-radius:2px;padding:0 1px}
 .k-events{background:#fde68a}.k-claims{background:#bfdbfe}.k-figures{background:#bbf7d0}
 mark.multi{text-decoration:underline}
 mark.g-fuzzy{outline:1px dashed #b45309}mark.g-normalized{outline:1px dotted #1d4ed8}
+mark.s-missed{outline:2px solid #dc2626}
+mark.s-spurious{outline:2px dashed #dc2626;text-decoration:line-through}
 ul.records li{cursor:pointer;margin:.15rem 0}ul.records li.rec{background:none}
+li.s-missed,li.s-spurious{color:#991b1b}
 .badge{font-size:.75rem;padding:0 .3rem;border-radius:3px;background:#e5e7eb}
 .badge.g-not_found{background:#fecaca}.badge.g-exact{background:#d1fae5}
 .panel{background:#f8fafc;border:1px solid #ddd;padding:.5rem;white-space:pre-wrap}
@@ -161,16 +207,29 @@ document.addEventListener('click', (event) => {
 });
 """
 
-LEGEND = (
-    '<p class="legend"><mark class="hl k-events">event</mark><mark class="hl k-claims">claim'
-    '</mark><mark class="hl k-figures">figure</mark><span class="muted">dashed: fuzzy match; '
-    "underlined: several records; hover for a summary, click for every field</span></p>"
+_KEYS = (
+    '<mark class="hl k-events">event</mark><mark class="hl k-claims">claim</mark>'
+    '<mark class="hl k-figures">figure</mark>'
+)
+_SCORED_KEYS = (
+    '<mark class="hl k-events s-matched">matched</mark>'
+    '<mark class="hl k-events s-missed">missed (gold only)</mark>'
+    '<mark class="hl k-events s-spurious">spurious (predicted only)</mark>'
+)
+_HELP = (
+    '<span class="muted">dashed: fuzzy match; underlined: several records; '
+    "hover for a summary, click for every field</span>"
 )
 
 
-def page(title: str, body: str) -> str:
+def legend(scored: bool = False) -> str:
+    return f'<p class="legend">{_KEYS}{_SCORED_KEYS if scored else ""}{_HELP}</p>'
+
+
+def page(title: str, body: str, *, intro: str = "", scored: bool = False, css: str = "") -> str:
+    """A self-contained page: `intro` (e.g. summary tables) above the legend, then `body`."""
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
-        f"</title><style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{LEGEND}{body}"
-        f"<script>{SCRIPT}</script></body></html>\n"
+        f"</title><style>{CSS}{css}</style></head><body><h1>{html.escape(title)}</h1>{intro}"
+        f"{legend(scored)}{body}<script>{SCRIPT}</script></body></html>\n"
     )

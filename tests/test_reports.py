@@ -6,10 +6,12 @@ REQUEST) and gold figure F1; run B (predictions_b.jsonl) equals gold.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
+from html_marks import parse
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -17,7 +19,8 @@ from extractor import records
 from extractor.eval import cli as eval_cli
 from extractor.eval import render as reports
 from extractor.eval import scoring, tasks
-from extractor.eval.report import Report
+from extractor.eval.report import ArticleScore, RecordView, Report
+from extractor.review import TAG
 
 DATA = Path(__file__).parent / "data" / "scoring"
 REPO = DATA / "repo"
@@ -62,21 +65,54 @@ def test_html_escapes_the_article_text(report_a: Report, texts: dict[str, str]) 
 
 
 def test_html_marks_missed_and_spurious(report_a: Report, texts: dict[str, str]) -> None:
-    page = reports.html_report(report_a, texts)
-    body = page.split("</style>")[1]
-    gold_side, pred_side = body.split("<h3>Predicted</h3>")
-    assert (
-        '<span class="hl k-events s-missed" title="E2 REQUEST (missed)">'
-        "Kiew forderte neue Sanktionen gegen Moskau</span>"
-    ) in gold_side
-    assert (
-        '<span class="hl k-events s-spurious" title="E2 REQUEST (spurious)">'
-        "Die Hilfe beläuft sich auf</span>"
-    ) in pred_side
+    view = parse(reports.html_report(report_a, texts))
+    (missed,) = view.of("a0-gold", "E2")
+    assert missed.text == "Kiew forderte neue Sanktionen gegen Moskau"
+    assert {"k-events", "s-missed"} <= set(missed.classes)
+    assert missed.title == "E2 REQUEST [exact] (missed)"
+    (spurious,) = view.of("a0", "E2")
+    assert spurious.text == "Die Hilfe beläuft sich auf"
+    assert {"k-events", "s-spurious"} <= set(spurious.classes)
     # the missed figure sits inside a matched claim: both are named, the error is shown
-    assert 'class="hl k-figures s-missed multi"' in gold_side
-    assert "s-spurious" not in gold_side.split('<div class="side">')[1]
-    assert "s-missed" not in pred_side
+    (figure,) = view.of("a0-gold", "F1")
+    assert {"k-figures", "s-missed", "multi"} <= set(figure.classes)
+    assert len(figure.records) == 2 and "(missed)" in figure.title and "(matched" in figure.title
+    assert not any("s-spurious" in m.classes for m in view.of("a0-gold"))
+    assert not any("s-missed" in m.classes for m in view.of("a0"))
+
+
+def _records(article: ArticleScore, side: str) -> dict[str, RecordView]:
+    """Tag (E0, C1 …) -> record, for the gold or the predicted side of a scored article."""
+    out: dict[str, RecordView] = {}
+    for kind, entry in article.by_kind().items():
+        for pair in entry.pairs:
+            index = pair.gold_index if side == "gold" else pair.pred_index
+            out[f"{TAG[kind]}{index}"] = pair.gold if side == "gold" else pair.pred
+        extra = entry.missed if side == "gold" else entry.spurious
+        for r in extra:
+            index = r.gold_index if side == "gold" else r.pred_index  # type: ignore[union-attr]
+            out[f"{TAG[kind]}{index}"] = r
+    return out
+
+
+def test_html_highlights_sit_on_exactly_the_spans(report_a: Report, texts: dict[str, str]) -> None:
+    text = texts["kursk-1"]
+    view = parse(reports.html_report(report_a, texts))
+    for name, side in (("a0-gold", "gold"), ("a0", "pred")):
+        assert view.texts[name] == text  # the column shows the article, character for character
+        for m in view.of(name):
+            assert m.text == text[m.start : m.end]
+        records = _records(report_a.articles["kursk-1"], side)
+        assert len(records) >= 6
+        for tag, record in records.items():
+            own = view.of(name, tag)
+            assert record.span is not None and own, tag
+            start, end = record.span
+            assert (own[0].start, own[-1].end) == (start, end), tag
+            assert all(a.end == b.start for a, b in itertools.pairwise(own)), tag
+            assert "".join(m.text for m in own) == text[start:end] == record.evidence
+        placed = {tag for m in view.of(name) for tag in m.records}
+        assert placed == set(records)
 
 
 def test_html_is_self_contained_with_legend_and_table(
@@ -87,7 +123,7 @@ def test_html_is_self_contained_with_legend_and_table(
     assert "http://" not in page and "https://" not in page and "<link" not in page
     assert 'class="legend"' in page and "missed (gold only)" in page
     assert '<td class="num">0.667</td>' in page  # events P/R/F1 of run A
-    assert page.count('<div class="text">') == 2
+    assert page.count('<div class="text" id="text-') == 2
 
 
 def test_html_without_article_text_still_lists_records(report_a: Report) -> None:

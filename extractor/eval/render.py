@@ -8,13 +8,12 @@ later without the predictions.
 from __future__ import annotations
 
 import html
-import itertools
 from collections import Counter
-from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
 
+from extractor import review
 from extractor.eval import scoring
 from extractor.eval.report import (
     KINDS,
@@ -33,9 +32,9 @@ from extractor.eval.report import (
     TypeScore,
     VersusBaseline,
 )
+from extractor.review import TAG, Mark, Status
 
 METRICS = ("precision", "recall", "f1", "macro_f1")
-TAG = {"events": "E", "claims": "C", "figures": "F"}
 #: summary numbers compared between runs; True when higher is better
 SUMMARY_METRICS: dict[str, bool] = {
     "valid_output_rate": True,
@@ -254,54 +253,36 @@ def markdown_summary(report: Report) -> str:
 
 # --- html ------------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#111}
+_TABLE_CSS = """
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem}
-td.num{text-align:right}.side{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
-.text{white-space:pre-wrap;line-height:1.7;border:1px solid #ddd;padding:.6rem;background:#fafafa}
-.hl{border-radius:2px;padding:0 1px}.k-events{background:#bfdbfe}.k-claims{background:#fde68a}
-.k-figures{background:#bbf7d0}.s-missed{outline:2px solid #dc2626}
-.s-spurious{outline:2px dashed #dc2626;text-decoration:line-through}
-.multi{box-shadow:inset 0 -3px 0 #6b7280}
-sup.tag{font-size:.65em;font-weight:bold;padding:0 2px;border-radius:2px}
-sup.s-missed,sup.s-spurious{color:#dc2626}li.s-missed,li.s-spurious{color:#991b1b}
-.legend span{display:inline-block;margin-right:1rem;padding:0 .3rem}.err{color:#b91c1c}
-.muted{color:#6b7280}
+td.num{text-align:right}th .hl{padding:0 .3rem}
 """
 
 
-@dataclass(frozen=True)
-class _Mark:
-    kind: str
-    status: str  # matched | missed | spurious
-    tag: str
-    label: str
-    evidence: str
-    span: tuple[int, int] | None
-    note: str = ""
-
-    @property
-    def css(self) -> str:
-        return f"k-{self.kind} s-{self.status}"
-
-
-def _locate(
-    text: str | None, span: tuple[int, int] | None, evidence: str
-) -> tuple[int, int] | None:
-    """The record's span if it fits the text, else the first verbatim occurrence."""
-    if text is None:
-        return None
-    if span is not None and 0 <= span[0] < span[1] <= len(text):
-        return span[0], span[1]
-    start = text.find(evidence) if evidence else -1
-    return (start, start + len(evidence)) if start >= 0 else None
+def _mark(
+    kind: Kind, status: Status, index: int, record: RecordView, text: str | None, note: str
+) -> Mark:
+    fields = {**record.model_dump(mode="json"), "status": status, "note": note}
+    span = review.locate(text, record.span, record.evidence)
+    return Mark(
+        kind,
+        f"{TAG[kind]}{index}",
+        record.label,
+        record.grounding,
+        span,
+        fields,
+        evidence=record.evidence,
+        status=status,
+        note=note,
+    )
 
 
-def _marks(article: ArticleScore, text: str | None, side: str) -> list[_Mark]:
-    marks: list[_Mark] = []
+def _marks(article: ArticleScore, text: str | None, side: str) -> list[Mark]:
+    """One side's records (gold or predicted), each marked matched, missed or spurious."""
+    marks: list[Mark] = []
     for kind, entry in article.by_kind().items():
         for pair in entry.pairs:
-            view = pair.gold if side == "gold" else pair.pred
+            record = pair.gold if side == "gold" else pair.pred
             own, other = (
                 (pair.gold_index, pair.pred_index)
                 if side == "gold"
@@ -312,61 +293,15 @@ def _marks(article: ArticleScore, text: str | None, side: str) -> list[_Mark]:
             note += f", similarity {pair.similarity:.2f}"
             if wrong:
                 note += f"; wrong: {', '.join(wrong)}"
-            marks.append(_mark(kind, "matched", own, view, text, note))
-        extra: list[tuple[str, int, RecordView]]
+            marks.append(_mark(kind, "matched", own, record, text, note))
+        extra: list[tuple[Status, int, RecordView]]
         if side == "gold":
             extra = [("missed", m.gold_index, m) for m in entry.missed]
         else:
             extra = [("spurious", s.pred_index, s) for s in entry.spurious]
-        for status, index, view in extra:
-            marks.append(_mark(kind, status, index, view, text, status))
-    return marks
-
-
-def _mark(
-    kind: str, status: str, index: int, view: RecordView, text: str | None, note: str
-) -> _Mark:
-    span = _locate(text, view.span, view.evidence)
-    return _Mark(kind, status, f"{TAG[kind]}{index}", view.label, view.evidence, span, note)
-
-
-def _highlight(text: str, marks: list[_Mark]) -> str:
-    """Escaped text with every located mark highlighted; overlaps split into segments."""
-    located = [(m, m.span) for m in marks if m.span is not None]
-    bounds = sorted({0, len(text)} | {p for _, span in located for p in span})
-    out: list[str] = []
-    for start, end in itertools.pairwise(bounds):
-        out += [
-            f'<sup class="tag {m.css}">{html.escape(m.tag)}</sup>'
-            for m, span in located
-            if span[0] == start
-        ]
-        segment = html.escape(text[start:end])
-        covering = [(m, span) for m, span in located if span[0] <= start and end <= span[1]]
-        if not covering:
-            out.append(segment)
-            continue
-        # errors (missed / spurious) show first, then the innermost record
-        primary = min(covering, key=lambda ms: (ms[0].status == "matched", ms[1][1] - ms[1][0]))
-        multi = " multi" if len(covering) > 1 else ""
-        title = "; ".join(f"{m.tag} {m.label} ({m.note})" for m, _ in covering)
-        out.append(
-            f'<span class="hl {primary[0].css}{multi}" title="{html.escape(title)}">'
-            f"{segment}</span>"
-        )
-    return "".join(out)
-
-
-def _record_list(marks: list[_Mark]) -> str:
-    items = []
-    for m in sorted(marks, key=lambda m: (KINDS.index(m.kind), int(m.tag[1:]))):
-        where = f"[{m.span[0]}, {m.span[1]})" if m.span else "not located in the text"
-        items.append(
-            f'<li class="{m.css}"><b>{html.escape(m.tag)}</b> {html.escape(m.label)} — '
-            f'“{html.escape(m.evidence)}” <span class="muted">{where}; '
-            f"{html.escape(m.note)}</span></li>"
-        )
-    return f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">no records</p>'
+        for status, index, record in extra:
+            marks.append(_mark(kind, status, index, record, text, status))
+    return sorted(marks, key=lambda m: (review.KINDS.index(m.kind), int(m.tag[1:])))
 
 
 def _html_tables(report: Report) -> str:
@@ -385,50 +320,26 @@ def _html_tables(report: Report) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table><table>{summary}</table>"
 
 
-_LEGEND = (
-    '<p class="legend"><span class="hl k-events">event</span>'
-    '<span class="hl k-claims">claim</span><span class="hl k-figures">figure</span>'
-    '<span class="hl k-events s-matched">matched</span>'
-    '<span class="hl k-events s-missed">missed (gold only)</span>'
-    '<span class="hl k-events s-spurious">spurious (predicted only)</span>'
-    '<span class="muted">tags: E/C/F + record index in its file; hover a highlight for details; '
-    "an underline marks overlapping records</span></p>"
-)
-
-
 def html_report(report: Report, articles: dict[str, str]) -> str:
-    """One self-contained page: tables on top, then each article as gold | predicted."""
+    """One self-contained page: tables on top, then each article as gold | predicted in the
+    review view (`extractor.review`) the service's pages use."""
     sections = []
-    for article_id, article in report.articles.items():
+    for n, (article_id, article) in enumerate(report.articles.items()):
         text = articles.get(article_id)
-        error = article.error
         counts = " · ".join(
             f"{kind} TP {t.tp} FP {t.fp} FN {t.fn}" for kind, t in article.by_kind().items()
         )
-        columns = []
-        for side, heading in (("gold", "Gold"), ("pred", "Predicted")):
-            marks = _marks(article, text, side)
-            body = (
-                f'<div class="text">{_highlight(text, marks)}</div>'
-                if text is not None
-                else '<p class="muted">article text not available</p>'
-            )
-            columns.append(f"<div><h3>{heading}</h3>{body}{_record_list(marks)}</div>")
-        error_html = (
-            f'<p class="err">error {html.escape(error.kind)}: {html.escape(error.message)}</p>'
-            if error
-            else ""
-        )
+        view = f"a{n}"
+        columns = [
+            review.column("Gold", text, _marks(article, text, "gold"), f"{view}-gold"),
+            review.column("Predicted", text, _marks(article, text, "pred"), view),
+        ]
         sections.append(
-            f'<section id="{html.escape(article_id, quote=True)}"><h2>{html.escape(article_id)}'
-            f'</h2><p class="muted">{counts}</p>{error_html}'
-            f'<div class="side">{"".join(columns)}</div></section>'
+            f'<h2 id="{html.escape(article_id, quote=True)}">{html.escape(article_id)}</h2>'
+            f'<p class="muted">{counts}</p>{review.section(view, columns, article.error)}'
         )
-    title = html.escape(_title(report))
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body><h1>{title}</h1>{_html_tables(report)}{_LEGEND}"
-        f"{''.join(sections)}</body></html>\n"
+    return review.page(
+        _title(report), "".join(sections), intro=_html_tables(report), scored=True, css=_TABLE_CSS
     )
 
 
