@@ -299,9 +299,7 @@ async def run_openai_batch(
         # the same requests were submitted before (a killed poller): attach, never pay twice,
         # unless the user asked to start over
         batch_id = await submit_or_attach(caller, plan, requests, reattach=not overwrite, log=say)
-        batch = await poll(
-            caller, batch_id, interval=poll_interval, total=lines, progress=progress
-        )
+        batch = await poll(caller, batch_id, interval=poll_interval, total=lines, progress=progress)
         say(f"batch {batch_id} {batch.status}")
         outputs, errors = work / "output.jsonl", work / "errors.jsonl"
         return _Answers(

@@ -82,6 +82,3 @@ class BatchProgress:
             tokens=self.tokens,
             rate=f"{speed:.1f}/s" if speed else "-/s",
         )
-
-
-
