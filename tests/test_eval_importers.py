@@ -13,6 +13,7 @@ from extractor import records
 from extractor.eval.gold import load_gold
 from extractor.eval.importers import IMPORTERS, run_import
 from extractor.eval.importers.measeval import parse_value as parse_en
+from extractor.eval.importers.smartdata import not_cardinal
 from extractor.eval.importers.smartdata import parse_value as parse_de
 from extractor.eval.report import Report
 from extractor.eval.suite import load_suite
@@ -119,6 +120,26 @@ def test_smartdata_keeps_cardinals_with_their_values() -> None:
         "code or model name": 1,
         "lone article 'ein'": 1,
     }
+    # NUMBER mentions are flagged cardinal for `cardinal_recall`; DISTANCE and DURATION are not
+    assert [f.flags for f in first.figures] == [["cardinal"]] * 3
+    assert [f.flags for f in second.figures] == [[], [], ["cardinal"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "reason"),
+    [
+        ("Es kamen 300 Leute.", "300", None),
+        ("um etwa ein Zehntel", "ein Zehntel", "no number of at least two"),
+        ("Es kamen Hunderte.", "Hunderte", "no number of at least two"),
+        ("BMW X1 sDrive 18d im Test", "18d", "code, ordinal or clock time"),
+        ("Deutschland 2. Grund der Mitteilung", "2", "list number or ordinal"),
+        ("gemäß § 26 Abs. 1 WpHG", "26", "code after §, Art., Nr., Stufe or Platz"),
+        ("Bei Stufe 3 geht sie", "3", "code after §, Art., Nr., Stufe or Platz"),
+        ("Es waren 2.500 Gäste.", "2.500", None),
+    ],
+)
+def test_smartdata_cardinal_rule(text: str, mention: str, reason: str | None) -> None:
+    assert not_cardinal(mention, text, text.index(mention)) == reason
 
 
 @pytest.mark.parametrize(("text", "value"), [("$5 Mio.", 5e6), ("hunderte", None), ("acht", 8.0)])

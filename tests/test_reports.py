@@ -283,6 +283,21 @@ def test_check_gate(report_a: Report) -> None:
     assert eval_cli.check_gate(report, None, {"cue_overlap": 0.5}) == [
         "task metric cue_overlap was not computed"
     ]
+    # a recall-only metric is gated on its recall (it has no F1)
+    gold = records.GoldArticle(
+        article_id="a",
+        source="a.txt",
+        figures=[
+            records.Figure(
+                text="3", value=3.0, measured="", evidence="3", span=(0, 1), flags=["cardinal"]
+            )
+        ],
+    )
+    report.task = [tasks.compute("cardinal_recall", [], {"a": gold})]
+    assert report.task[0].f1 is None
+    assert eval_cli.check_gate(report, None, {"cardinal_recall": 0.98}) == [
+        "task cardinal_recall recall 0.000 < 0.980"
+    ]
 
 
 def test_compare_reads_a_report_from_before_the_typed_report(

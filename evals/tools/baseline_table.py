@@ -39,7 +39,10 @@ def _f1s(report: Report, mode: MatchMode) -> str:
 def _task(report: Report) -> str:
     parts = []
     for m in report.task:
-        text = f"{m.name} P {m.precision:.3f} R {m.recall:.3f} F1 {m.f1:.3f}"
+        if m.headline == "recall":
+            text = f"{m.name} R {m.recall:.3f}"
+        else:
+            text = f"{m.name} P {m.precision or 0.0:.3f} R {m.recall:.3f} F1 {m.f1 or 0.0:.3f}"
         if m.values_right is not None:
             text += f", values right {m.values_right:.3f}"
         parts.append(text)

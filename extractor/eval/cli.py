@@ -50,7 +50,8 @@ def write_outputs(
 def check_gate(
     report: Report, fail_under: float | None, task_fail_under: dict[str, float] | None = None
 ) -> list[str]:
-    """One message per scored type whose micro F1 (and task metric whose F1) is below its gate."""
+    """One message per scored type whose micro F1 (and task metric whose headline: F1, or recall
+    for a recall-only metric) is below its gate."""
     failures = []
     if fail_under is not None:
         failures += [
@@ -63,8 +64,8 @@ def check_gate(
         metric = task.get(name)
         if metric is None:
             failures.append(f"task metric {name} was not computed")
-        elif metric.f1 < gate:
-            failures.append(f"task {name} F1 {metric.f1:.3f} < {gate:.3f}")
+        elif metric.score() < gate:
+            failures.append(f"task {name} {metric.headline} {metric.score():.3f} < {gate:.3f}")
     return failures
 
 
@@ -135,6 +136,10 @@ def score(
     matching: MatchingOpt = MatchMode.LENIENT,
     types: TypesOpt = None,
     task: TaskOpt = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="language of the gold texts, to read their numbers (de: 1.000,5)"),
+    ] = None,
 ) -> None:
     """Score an existing predictions file against gold; write the report."""
     console = Console()
@@ -148,6 +153,7 @@ def score(
             threshold=threshold,
             types=_types(types),
             task=task or [],
+            language=language,
         )
         texts: dict[str, str] = {}
         if html is not None:

@@ -134,7 +134,9 @@ def _task_lines(report: Report) -> list[tuple[str, str]]:
     for m in report.task:
         text = (
             f"P {_num(m.precision)} · R {_num(m.recall)} · F1 {_num(m.f1)} "
-            f"(TP {m.tp} FP {m.fp} FN {m.fn})"
+            f"(TP {m.tp} FP {'–' if m.fp is None else m.fp} FN {m.fn}"
+            + (f", predictions counted {m.counted}" if m.counted is not None else "")
+            + ")"
         )
         if m.values_right is not None:
             text += f" · values right {_num(m.values_right)}"

@@ -151,15 +151,28 @@ class TaskMetric(_Model):
 
     name: str = Field(description="e.g. 'cue_overlap', 'quantity_overlap', 'event_type'")
     description: str
-    precision: float
+    precision: float | None = Field(description="None for a recall-only metric")
     recall: float
-    f1: float
-    tp: int
-    fp: int
+    f1: float | None = Field(description="None for a recall-only metric")
+    tp: int = Field(description="gold records found (pairs, for a one-to-one metric)")
+    fp: int | None = Field(description="predictions that do not count; None if not counted")
     fn: int
+    counted: int | None = Field(
+        default=None,
+        description="predictions that count, when several may count for one gold record "
+        "(precision's numerator; tp otherwise)",
+    )
     values_right: float | None = Field(
         default=None, description="share of matched figures whose value equals gold's"
     )
+    headline: Literal["f1", "recall"] = Field(
+        default="f1", description="the value a `task_fail_under` gate compares"
+    )
+
+    def score(self) -> float:
+        """The headline value (F1, or recall for a recall-only metric)."""
+        value = self.recall if self.headline == "recall" else self.f1
+        return value if value is not None else 0.0
 
 
 class Meta(_Model):

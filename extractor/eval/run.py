@@ -81,6 +81,7 @@ def run_suite(
             threshold=suite.threshold,
             types=suite.types,
             task=suite.task,
+            language=suite.language,
         )
         report.meta.suite, report.meta.model = suite.name, label
         return report

@@ -161,9 +161,23 @@ Measurements and their Related Contexts*, SemEval-2021. The paragraph texts are 
 conversion may be committed to the project repository.
 
 Task metric: `quantity_overlap` corresponds to the Quantity span row (overlap F1) of the
-per-component results in the task paper. Ours is an approximation of it: a predicted figure's
-number must overlap the annotated Quantity span, one prediction per Quantity, and P/R/F1 are
-computed from those counts (MeasEval's scorer credits partial token overlap instead).
+per-component results in the task paper, computed by our code (`extractor/eval/tasks.py`):
+
+- many to one, as MeasEval annotates and scores a list or range ("3, 5 and 7 K", "58 to 70")
+  as one Quantity: a predicted figure counts when its number (its `text` located in its
+  evidence) overlaps an annotated Quantity span, else it is a false positive; a Quantity is
+  found (TP) when at least one predicted number overlaps it, else it is a miss. Three predicted
+  figures inside "3, 5 and 7 K" are three counted predictions and one TP, no FP;
+- precision = counted predictions / predictions, recall = found Quantities / Quantities,
+  F1 = their harmonic mean;
+- `values_right` = counted predictions whose value equals (relative tolerance 1e-6) the
+  Quantity's value or any number written in the Quantity's text (each item of a list or
+  range; both numbers of "3.19 ± 0.10 GPa"; English reading: "1,000" = 1000, "4.3 × 10−8", a
+  following "thousand"/"million"/"billion" multiplies; number words, "Five out of eight", only
+  when the text has no digits) / counted predictions.
+
+MeasEval's own scorer credits partial token overlap of the spans instead of counting overlaps,
+so the figures are comparable in kind, not equal.
 
 {_MAPPING}""",
     keep_out_of_repo=True,

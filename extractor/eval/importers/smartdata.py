@@ -15,6 +15,13 @@ Mapping (what the conversion changes):
   "Millionen", "Mrd.", "Milliarden", "Tsd.", "Tausend"); `None` when there is no exact number
   ("hunderte", "ein Zehntel");
 - `unit`: none (SmartData does not label units: strict matching checks only the value);
+- `flags`: `["cardinal"]` on a kept `NUMBER` mention that is a cardinal number in the strict
+  sense of §5.1 that the `cardinal_recall` task metric counts (the issue's "German cardinals"),
+  `[]` on the other gold figures. Not cardinal (counted in "not flagged cardinal"): no digit and
+  no number word of at least two ("Hunderte", "ein Zehntel", "Ein Barrel"); a digit run glued to
+  letters ("18d", "2jähriger") or a clock-like "19.05"; a number followed by "." that no digit
+  follows (a list number or an ordinal, "2. Grund"); a leading 0 or space-split digit groups
+  (phone numbers); a code after "§", "Abs.", "Art.", "Artikel", "Nr.", "Stufe" or "Platz";
 - dropped: the relation mentions (Accident, TrafficJam, Strike, …: only Strike would map to a
   PLOVER category, PROTEST, so the suite does not score events), coreference, tokens.
 """
@@ -44,6 +51,15 @@ _SCALES = {
     "mrd": 1e9, "milliarde": 1e9, "milliarden": 1e9, "billion": 1e12, "billionen": 1e12,
 }  # fmt: skip
 _ORDINAL_WORD = re.compile(r"(?i)^\w+(ste|ter|tes|ten|tem|te)$")
+_NOT_CARDINAL = re.compile(
+    r"(?i)^(?:\d{1,2}[:.]\d{2}|\d+\.|\d+er|[^\W\d_]+\d+\w*|\d+[^\W\d_]\w*|eine?[nmrs]?)$"
+)
+_ORDINAL_STEM = re.compile(
+    r"(?i)^(erst|zweit|dritt|viert|fünft|sechst|siebt|acht|neunt|zehnt|elft|zwölft|\w+zigst|"
+    r"hundertst|tausendst)(e|er|en|es|em)$"
+)
+_CODE_BEFORE = re.compile(r"(?:§|Abs\.|Art\.|Artikel|Nr\.|Stufe|Platz)\s*$")
+CARDINAL = "cardinal"  # the flag `extractor.eval.tasks.CARDINAL` counts
 _LONE_ARTICLE = {"ein", "eine", "einen", "einem", "einer", "eines"}
 
 
@@ -92,6 +108,36 @@ def skip_reason(mention: str, text: str, end: int) -> str | None:
     if stripped.lower() in _LONE_ARTICLE:
         return "lone article 'ein'"
     return None
+
+
+def not_cardinal(mention: str, text: str, start: int) -> str | None:
+    """Why a kept NUMBER mention is not a cardinal number (None when it is one)."""
+    stripped = mention.strip()
+    if not re.search(r"\d", stripped) and not any(
+        _number_word(w) >= 2 for w in re.findall(r"[^\W\d_]+", stripped)
+    ):
+        return "no number of at least two"
+    if _NOT_CARDINAL.match(stripped) or _ORDINAL_STEM.match(stripped):
+        return "code, ordinal or clock time"
+    end = start + len(stripped)
+    if (
+        re.fullmatch(r"\d+", stripped)
+        and text[end : end + 1] == "."
+        and not text[end + 1 : end + 2].isdigit()
+    ):
+        return "list number or ordinal"
+    if re.fullmatch(r"0\d+|\d+(?: \d+){2,}", stripped):
+        return "phone number"
+    if _CODE_BEFORE.search(text[max(0, start - 12) : start]):
+        return "code after §, Art., Nr., Stufe or Platz"
+    return None
+
+
+def _number_word(word: str) -> float:
+    try:
+        return float(text2num(word.lower(), "de"))
+    except ValueError:
+        return 0.0
 
 
 def _documents(path: Path) -> Iterator[dict[str, Any]]:
@@ -147,6 +193,13 @@ def _convert_doc(doc: dict[str, Any], converted: Converted) -> None:
             converted.dropped[reason] += 1
             continue
         evidence, span = evidence_at(text, start, end)
+        flags = []
+        if m["type"] == "NUMBER":
+            why = not_cardinal(mention, text, start + len(mention) - len(mention.lstrip()))
+            if why is None:
+                flags = [CARDINAL]
+            else:
+                converted.dropped[f"kept, not flagged cardinal: {why}"] += 1
         out.figures.append(
             records.Figure(
                 text=clip(evidence, 120),
@@ -155,6 +208,7 @@ def _convert_doc(doc: dict[str, Any], converted: Converted) -> None:
                 evidence=evidence,
                 span=span,
                 grounding=records.Grounding.EXACT,
+                flags=flags,
             )
         )
     converted.documents.append(out)
@@ -172,7 +226,7 @@ SMARTDATA = Importer(
         language="de",
         matching=MatchMode.STRICT,
         types=["figures"],
-        task=["quantity_overlap"],
+        task=["quantity_overlap", "cardinal_recall"],
         license="CC BY 4.0",
         source="github DFKI-NLP/smartdata-corpus, v3_20200302/{dev,test}.json.gz",
     ),
@@ -185,9 +239,23 @@ Industry Events*, LREC 2018. Licence: Creative Commons Attribution 4.0 Internati
 (https://creativecommons.org/licenses/by/4.0/); credit to the authors above. Changed: only the
 documents of one half are here, converted as described below.
 
-Task metric: `quantity_overlap` (recall of the annotated numbers and `values_right`, the share
-of found numbers whose value is right). SmartData's paper reports NER scores per entity type;
-the figure ours corresponds to is the NUMBER row's recall there, restricted to cardinals.
+Task metrics (`extractor/eval/tasks.py`; "a predicted number" is a predicted figure's `text`
+located in its evidence):
+
+- `cardinal_recall`, the issue's "German cardinals (SmartData): recall, values right": over
+  the gold figures flagged `cardinal` (the rule under "Mapping" below), recall = cardinals that
+  a predicted number overlaps / cardinals; `values_right` = found cardinals whose first
+  overlapping predicted figure (in article order) has the gold value (within the scorer's
+  tolerance) / found cardinals. Recall only: predictions are not labelled cardinal, so there is
+  no precision; its gate (`task_fail_under`) compares recall. SmartData's paper reports NER
+  scores per entity type; this corresponds to the NUMBER row's recall there, restricted to
+  cardinals, with a value check the paper does not make.
+- `quantity_overlap`, over all gold figures (cardinal NUMBERs, the other kept NUMBER mentions,
+  DISTANCE and DURATION): many to one, as described for MeasEval — a predicted figure counts
+  when its number overlaps a gold span, a gold figure is found when some predicted number
+  overlaps it; P = counted / predicted, R = found / gold; `values_right` = counted predictions
+  whose value equals an overlapped gold figure's value or a number written in its text (German
+  reading: "220 000", "6,9 Milliarden" = 6.9e9) / counted predictions.
 
 {_MAPPING}""",
 )
