@@ -11,10 +11,8 @@ import typer
 from rich.console import Console
 
 from extractor import errors
-from extractor.eval import render as reports
-from extractor.eval import scoring, tasks
 from extractor.eval.gold import article_texts
-from extractor.eval.report import KINDS, Kind, MatchMode, Report
+from extractor.eval.report import KINDS, MATCH_THRESHOLD, TASK_NAMES, Kind, MatchMode, Report
 from extractor.eval.suite import DEFAULT_WORK
 
 app = typer.Typer(
@@ -31,6 +29,8 @@ def write_outputs(
     articles: dict[str, str],
 ) -> None:
     """Write whichever of the JSON report, Markdown summary and HTML page were asked for."""
+    from extractor.eval import render as reports
+
     outputs: list[tuple[Path | None, Callable[[TextIO], object]]] = [
         (report_path, report.write_json),
         (markdown_path, lambda f: f.write(reports.markdown_summary(report))),
@@ -86,7 +86,7 @@ TypesOpt = Annotated[
 TaskOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--task", help=f"also compute this benchmark metric (repeatable): {', '.join(tasks.TASKS)}"
+        "--task", help=f"also compute this benchmark metric (repeatable): {', '.join(TASK_NAMES)}"
     ),
 ]
 
@@ -132,7 +132,7 @@ def score(
     threshold: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="similarity a lenient pair needs to count"),
-    ] = scoring.MATCH_THRESHOLD,
+    ] = MATCH_THRESHOLD,
     matching: MatchingOpt = MatchMode.LENIENT,
     types: TypesOpt = None,
     task: TaskOpt = None,
@@ -142,6 +142,9 @@ def score(
     ] = None,
 ) -> None:
     """Score an existing predictions file against gold; write the report."""
+    from extractor.eval import render as reports
+    from extractor.eval import scoring, tasks
+
     console = Console()
     try:
         gold_articles = scoring.load_gold(gold, articles)
@@ -182,6 +185,9 @@ def compare(
     ] = None,
 ) -> None:
     """Show per-type and per-field deltas (B − A) and the records that changed."""
+    from extractor.eval import render as reports
+    from extractor.eval import scoring
+
     console = Console()
     try:
         diff = reports.compare(scoring.load_report(a), scoring.load_report(b))
@@ -252,7 +258,9 @@ def run(
 ) -> None:
     """Run a model over a suite's articles and score the result."""
     from extractor.engine import Options
+    from extractor.eval import render as reports
     from extractor.eval import run as run_suite_module
+    from extractor.eval import scoring
 
     console = Console(stderr=True)
     try:

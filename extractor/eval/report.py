@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 from enum import StrEnum
-from typing import Literal, TextIO
+from typing import Literal, TextIO, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,13 @@ from extractor.records import ArticleError
 
 Kind = Literal["events", "claims", "figures"]
 KINDS: tuple[Kind, ...] = ("events", "claims", "figures")
+
+
+#: lenient mode: the similarity from which a predicted record matches a gold one
+MATCH_THRESHOLD = 0.5
+#: the benchmark metrics `extractor/eval/tasks.py` computes
+TaskName = Literal["cue_overlap", "quantity_overlap", "cardinal_recall", "event_type"]
+TASK_NAMES: tuple[str, ...] = get_args(TaskName)
 
 
 class MatchMode(StrEnum):

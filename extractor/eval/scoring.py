@@ -53,6 +53,7 @@ from extractor import errors, records, textnorm
 from extractor.eval.gold import load_gold as load_gold
 from extractor.eval.report import (
     KINDS,
+    MATCH_THRESHOLD,
     ArticleScore,
     Counts,
     Kind,
@@ -71,7 +72,6 @@ from extractor.eval.report import (
 )
 
 SCORER_VERSION = "2"
-MATCH_THRESHOLD = 0.5
 CLAIM_WEIGHTS = {"evidence": 0.6, "claimant": 0.4}
 FIGURE_WEIGHTS = {"evidence": 0.6, "value": 0.25, "unit": 0.15}
 VALUE_REL_TOL = textnorm.REL_TOL

@@ -39,7 +39,7 @@ from text_to_num import text2num
 
 from extractor import errors, records
 from extractor.eval import scoring
-from extractor.eval.report import Kind, MatchMode, Report, TaskMetric
+from extractor.eval.report import Kind, MatchMode, Report, TaskMetric, TaskName
 from extractor.eval.scoring import assign, prf, values_equal
 
 Range = tuple[int, int]
@@ -218,7 +218,7 @@ def _event_type(
 
 
 PerArticle = Callable[[records.ArticleResult | None, records.GoldArticle, str | None], Tally]
-TASKS: dict[str, PerArticle] = {
+TASKS: dict[TaskName, PerArticle] = {
     "cue_overlap": _cue_overlap,
     "quantity_overlap": _quantity_overlap,
     "cardinal_recall": _cardinal_recall,
