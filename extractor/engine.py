@@ -23,6 +23,7 @@ from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
 from extractor.errors import ExtractorError, InputError, UsageError
 from extractor.grounding import Drafts, Grounder, close
+from extractor.model.spec import ModelSpec, parse_model_spec
 from extractor.options import Options
 from extractor.prompts import load_prompt
 from extractor.records import (
@@ -37,7 +38,6 @@ from extractor.records import (
 if TYPE_CHECKING:
     from extractor.model.caller import ModelCaller
     from extractor.model.limits import Limiter
-    from extractor.model.spec import ModelSpec
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -94,8 +94,6 @@ class Extractor:
         """
         self.options = opts = options or Options()
         model, self.fell_back = resolve_model(opts.model)
-        from extractor.model.spec import parse_model_spec
-
         self.spec: ModelSpec = parse_model_spec(model, opts.base_url)
         if opts.record_dir and opts.replay_dir:
             raise UsageError("--record and --replay exclude each other: pick one")
