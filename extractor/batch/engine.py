@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from extractor.articles import iter_articles
 from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
 from extractor.batch.progress import BatchProgress
 from extractor.engine import Extractor
@@ -59,7 +58,7 @@ async def run_batch(
     plan = plan or plan_batch(input_path, Path(out_path), resume=resume, overwrite=overwrite)
     summary = summary if summary is not None else Summary()
     writer = JsonlWriter(plan.out, append=True)
-    todo = (item for item in iter_articles(plan.paths) if item.id not in plan.output.done)
+    todo = plan.items()
 
     async def worker(bar: BatchProgress) -> None:
         # Each worker pulls the next article itself: no hop through a dispatcher task, so a

@@ -27,13 +27,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from openai.types.chat import ChatCompletion
 
-from extractor.articles import Article, LoadFailure, iter_articles
+from extractor.articles import Article, LoadFailure
 from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
 from extractor.batch.progress import BatchProgress
 from extractor.engine import Extractor, Prepared
@@ -69,17 +68,12 @@ def batch_caller(extractor: Extractor) -> ModelCaller:
     return caller
 
 
-def _todo(plan: BatchPlan) -> Iterator[Article | LoadFailure]:
-    """Every input item not yet done, in input order."""
-    return (item for item in iter_articles(plan.paths) if item.id not in plan.output.done)
-
-
 def write_requests(plan: BatchPlan, extractor: Extractor, path: Path) -> int:
     """The batch input file; returns its number of lines."""
     caller = batch_caller(extractor)
     lines = 0
     with path.open("w", encoding="utf-8") as f:
-        for item in _todo(plan):
+        for item in plan.items():
             if isinstance(item, LoadFailure):
                 continue
             try:
@@ -323,7 +317,7 @@ async def run_openai_batch(
                 answers = _Answers([], None, failure=exc)
         writer = JsonlWriter(plan.out, append=True)
         try:
-            for item in _todo(plan):
+            for item in plan.items():
                 if isinstance(item, LoadFailure):
                     result = failure_result(item, extractor.model_label)
                 else:

@@ -10,12 +10,12 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.articles import iter_articles, iter_ids, shown
+from extractor.articles import Article, LoadFailure, iter_articles, iter_ids, shown
 from extractor.errors import OutputError, UsageError
 from extractor.output import JsonlWriter, check_not_input
 
@@ -169,6 +169,10 @@ class BatchPlan:
     @property
     def skipped(self) -> int:
         return self.total - self.todo
+
+    def items(self) -> Iterator[Article | LoadFailure]:
+        """Every input item this run processes (not done yet), in input order, streamed."""
+        return (item for item in iter_articles(self.paths) if item.id not in self.output.done)
 
 
 def plan_batch(inputs: PathsArg, out: Path, *, resume: bool, overwrite: bool = False) -> BatchPlan:

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from extractor.articles import Article, iter_articles
+from extractor.articles import Article
 from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
 from extractor.batch.progress import BatchProgress
 from extractor.engine import Extractor, Options
@@ -205,9 +205,7 @@ def _windows(
     """The articles still to do as rows, `size` at a time; inputs that failed to load are
     written at once (they need no worker)."""
     rows: list[dict[str, Any]] = []
-    for item in iter_articles(plan.paths):
-        if item.id in plan.output.done:
-            continue
+    for item in plan.items():
         if isinstance(item, Article):
             rows.append(dataclasses.asdict(item))
             if len(rows) >= size:
