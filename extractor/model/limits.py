@@ -21,12 +21,16 @@ from extractor.errors import UsageError
 CHARS_PER_TOKEN = 4
 
 
-class _Bucket:
-    """Refills `rate` per second up to `capacity`; may go negative (debt) after a large take."""
+class Bucket:
+    """Refills `rate` per second up to `capacity`; may go negative (debt) after a large take.
 
-    def __init__(self, per_minute: float, now: float) -> None:
+    The default capacity is one second's worth, so a minute's allowance is not spent in one
+    burst; the service's per-key limits allow a minute's worth.
+    """
+
+    def __init__(self, per_minute: float, now: float, capacity: float | None = None) -> None:
         self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate)  # one second's worth: no burst of a whole minute
+        self.capacity = max(1.0, self.rate) if capacity is None else capacity
         self.level = self.capacity
         self.stamp = now
 
@@ -73,8 +77,8 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         now = clock()
-        self.requests = _Bucket(rpm, now) if rpm else None
-        self.tokens = _Bucket(tpm, now) if tpm else None
+        self.requests = Bucket(rpm, now) if rpm else None
+        self.tokens = Bucket(tpm, now) if tpm else None
         self.waits: list[float] = []
         self._paused_until = 0.0
         self._lock = asyncio.Lock()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from extractor.model.limits import Bucket
 from extractor.service.problems import Problem, problem_response, title_for
 
 
@@ -71,12 +72,6 @@ class BodyLimitMiddleware:
 
 
 @dataclass
-class _Bucket:
-    level: float
-    stamp: float
-
-
-@dataclass
 class KeyRateLimiter:
     """A token bucket per key: up to `rpm` requests at once, refilled at `rpm` per minute.
 
@@ -85,7 +80,7 @@ class KeyRateLimiter:
     """
 
     clock: Callable[[], float] = time.monotonic
-    buckets: dict[int, _Bucket] = field(default_factory=dict)
+    buckets: dict[int, Bucket] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, key_id: int, rpm: int | None) -> None:
@@ -94,13 +89,13 @@ class KeyRateLimiter:
             return
         with self.lock:
             now = self.clock()
-            bucket = self.buckets.setdefault(key_id, _Bucket(float(rpm), now))
-            bucket.level = min(float(rpm), bucket.level + (now - bucket.stamp) * rpm / 60.0)
-            bucket.stamp = now
-            if bucket.level >= 1:
+            bucket = self.buckets.setdefault(key_id, Bucket(rpm, now, capacity=rpm))
+            bucket.refill(now)
+            wait = bucket.wait_for(1)
+            if wait == 0:
                 bucket.level -= 1
                 return
-            wait = math.ceil((1 - bucket.level) * 60.0 / rpm)
+        wait = math.ceil(wait)
         raise Problem(
             429,
             title_for(429),
