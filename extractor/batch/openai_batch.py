@@ -37,7 +37,7 @@ from extractor.batch.plan import BatchPlan, PathsArg, plan_batch
 from extractor.batch.progress import BatchProgress
 from extractor.engine import Extractor, Prepared
 from extractor.errors import ExtractorError, ModelError, OutputInvalidError, UsageError
-from extractor.model.caller import ModelCaller, add_tokens
+from extractor.model.caller import ModelCaller, add_tokens, first_line
 from extractor.output import JsonlWriter, Summary
 from extractor.records import ArticleResult, ExtractionDraft, Usage
 from extractor.runner import failure_result
@@ -257,9 +257,8 @@ def _parse_answer(
     try:
         return batch_caller(extractor).parse(completion)
     except Exception as exc:  # validation, truncation, bad JSON: no re-ask in batch mode
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise OutputInvalidError(
-            f"{where}invalid answer (batch mode does not re-ask): {first}; "
+            f"{where}invalid answer (batch mode does not re-ask): {first_line(exc)}; "
             "rerun this article with --resume --engine async",
             usage=prepared.usage,
         ) from exc

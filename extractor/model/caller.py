@@ -173,7 +173,7 @@ class ModelCaller:
             if cause is not None and not isinstance(cause, ValueError):
                 raise cause from exc  # a bug, not an invalid answer: reported as "internal"
             raise OutputInvalidError(
-                f"invalid answer after {exc.n_attempts} attempts: {_first_line(cause or exc)}"
+                f"invalid answer after {exc.n_attempts} attempts: {first_line(cause or exc)}"
             ) from exc
 
     async def _create(self, *, call: Call, **request: Any) -> ChatCompletion:
@@ -344,7 +344,8 @@ def _refused(exc: openai.APIStatusError) -> ModelError:
     return ModelError(f"the server refused the request: HTTP {exc.status_code}: {exc.message}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, at most 300 characters: enough to say what went wrong."""
     text = str(exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     return line if len(line) <= 300 else line[:297] + "..."
