@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from extractor.errors import ExtractorError
-from extractor.options import Options
+from extractor.options import Options, option_field
 from extractor.output import redact
 
 if TYPE_CHECKING:
@@ -53,9 +53,7 @@ def _parameter(field: dataclasses.Field[Any]) -> inspect.Parameter:
 _HINTS = typing.get_type_hints(Options)
 
 #: `--cache`, also for the `cache` commands
-CacheOpt = _parameter(
-    next(f for f in dataclasses.fields(Options) if f.name == "cache_dir")
-).annotation
+CacheOpt = _parameter(option_field("cache_dir")).annotation
 
 
 def with_options(

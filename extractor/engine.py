@@ -75,12 +75,6 @@ class Prepared:
         return chunk.start, chunk.start + len(chunk.text)
 
 
-def parse_request_id(request_id: str) -> tuple[str, int]:
-    """(article id, chunk index) from `Prepared.request_id`."""
-    k, _, article_id = request_id.partition(":")
-    return article_id, int(k)
-
-
 class Extractor:
     """Holds the provider, cache and prompt for many articles; create once, reuse.
 
