@@ -205,6 +205,7 @@ def test_failures_that_stay_are_error_lines_and_exit_1(fake, run_cli, tmp_path):
 # --- bounds and limits -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits on real time
 def test_concurrency_bound_holds_and_is_used(fake, tmp_path):
     with fake(default=ANSWER, latency=0.1) as server:
         extractor = extractor_for(server)
@@ -239,6 +240,7 @@ class StampedLimiter(RateLimiter):
         return waited
 
 
+@pytest.mark.slow  # waits on real time
 def test_rpm_limit_spaces_requests(fake, tmp_path):
     src = tmp_path / "four.jsonl"
     src.write_text("".join(ARTICLES.read_text(encoding="utf-8").splitlines(True)[:4]))
@@ -253,6 +255,7 @@ def test_rpm_limit_spaces_requests(fake, tmp_path):
     assert limiter.stamps[3] - limiter.stamps[0] >= 0.9
 
 
+@pytest.mark.slow  # waits on real time
 def test_two_extractors_share_one_injected_limiter(fake, tmp_path):
     src = tmp_path / "four.jsonl"
     src.write_text("".join(ARTICLES.read_text(encoding="utf-8").splitlines(True)[:4]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import SEEDS, scripted
 from fake_openai import Step
 
@@ -30,6 +31,7 @@ def run(server, **opts):
     return asyncio.run(go())
 
 
+@pytest.mark.slow  # waits on real time
 def test_a_dripping_body_is_cut_by_the_deadline(fake):
     drip = {**GOOD, "drip": 0.2}  # one byte every 0.2 s: the body would take minutes
     with fake(default=Step(**drip)) as server:
@@ -40,6 +42,7 @@ def test_a_dripping_body_is_cut_by_the_deadline(fake):
     assert result.usage.requests >= 2
 
 
+@pytest.mark.slow  # waits on real time
 def test_a_hanging_server_is_cut_by_the_deadline(fake):
     with fake(default=Step(**GOOD, delay=60)) as server:
         result = run(server, timeout_s=30.0, deadline_s=0.8)
