@@ -15,6 +15,7 @@ import itertools
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from extractor import analyzers, numbers
@@ -66,6 +67,12 @@ class Prepared:
     language: str | None
     chunks: list[Chunk]
     usage: Usage = field(default_factory=Usage)
+
+    @cached_property
+    def mentions(self) -> numbers.MentionIndex:
+        """The cleaned text's numbers, found once: grounding checks Figure values against
+        them and `uncovered_figures` lists the ones no Figure covers."""
+        return numbers.MentionIndex(numbers.find_numbers(self.cleaned.text, self.language))
 
     def request_id(self, k: int) -> str:
         return f"{k}:{self.article.id}"
@@ -160,7 +167,8 @@ class Extractor:
             (draft, windows[k] if k < len(windows) else whole) for k, draft in enumerate(drafts)
         ]
         article = prepared.article
-        extraction = Grounder(article.text, prepared.cleaned, prepared.language).merge(paired)
+        grounder = Grounder(article.text, prepared.cleaned, prepared.language, prepared.mentions)
+        extraction = grounder.merge(paired)
         if self.options.drop_ungrounded:
             for name in ("events", "claims", "figures"):
                 kept = [r for r in getattr(extraction, name) if r.grounding != Grounding.NOT_FOUND]
@@ -173,7 +181,7 @@ class Extractor:
             events=extraction.events,
             claims=extraction.claims,
             figures=extraction.figures,
-            uncovered_figures=uncovered_figures(article.text, extraction, prepared.language),
+            uncovered_figures=uncovered_figures(prepared, extraction),
             usage=prepared.usage,
         )
 
@@ -244,8 +252,8 @@ def follow_up_request(missing: list[str]) -> str:
     )
 
 
-def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | None) -> list[str]:
-    """Quantities the deterministic analyzer sees that no extracted Figure covers.
+def uncovered_figures(prepared: Prepared, extraction: ArticleExtraction) -> list[str]:
+    """Quantities of the article's text that no extracted Figure covers.
 
     Covered means inside a Figure's span, or equal to a Figure's value. Spans are searched by
     bisection over their starts with a running maximum of their ends, so the check is
@@ -256,11 +264,12 @@ def uncovered_figures(text: str, extraction: ArticleExtraction, language: str | 
     reach = list(itertools.accumulate((e for _, e in spans), max))
     values = sorted({f.value for f in extraction.figures if f.value is not None})
     missing = []
-    for m in numbers.find_numbers(text, language):
-        if m.kind != "quantity":
+    for m in prepared.mentions.mentions:
+        if m.kind != numbers.NumberKind.QUANTITY:
             continue
-        i = bisect.bisect_right(starts, m.start)
-        if i and reach[i - 1] >= m.end:
+        start, end = prepared.cleaned.to_original(m.start, m.end)
+        i = bisect.bisect_right(starts, start)
+        if i and reach[i - 1] >= end:
             continue
         j = bisect.bisect_left(values, m.value)
         if any(close(m.value, v) for v in values[max(0, j - 1) : j + 1]):
@@ -291,15 +300,23 @@ async def aextract(
 
 def extract(text: str, model: str | None = None, **options: Any) -> ArticleExtraction:
     """Synchronous `aextract`; safe to call from code that already runs an event loop."""
+    box: dict[str, Any] = {}
+
+    async def into_box() -> None:
+        # the task returns None: on leaving, asyncio.run (3.11) restores its SIGINT handler and
+        # signal.signal formats the old handler, which holds the task and its result: a repr of
+        # every record, 0.1 s for a thousand-figure article
+        box["value"] = await aextract(text, model, **options)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(aextract(text, model, **options))
-    box: dict[str, Any] = {}
+        asyncio.run(into_box())
+        return box["value"]
 
     def runner() -> None:
         try:
-            box["value"] = asyncio.run(aextract(text, model, **options))
+            asyncio.run(into_box())
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 

@@ -16,7 +16,7 @@ import bisect
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,15 +339,13 @@ class _Words:
     """The words of the folded text with their positions, and where each word occurs."""
 
     def __init__(self, text: str) -> None:
-        self.tokens: list[str] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self._where: dict[str, list[int]] = {}
-        for i, m in enumerate(_WORD.finditer(text)):
-            self.tokens.append(m.group())
-            self.starts.append(m.start())
-            self.ends.append(m.end())
-            self._where.setdefault(m.group(), []).append(i)
+        matches = list(_WORD.finditer(text))
+        self.tokens: list[str] = [m.group() for m in matches]
+        self.starts: list[int] = [m.start() for m in matches]
+        self.ends: list[int] = [m.end() for m in matches]
+        self._where: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(self.tokens):
+            self._where[token].append(i)
 
     def index_at(self, char: int) -> int:
         """Index of the first word starting at or after folded position `char`."""
@@ -365,11 +363,27 @@ Drafts = list[tuple[Any, tuple[int, int]]]
 class Grounder:
     """Turns drafts into records: spans into the original text, statuses, figure checks."""
 
-    def __init__(self, original: str, cleaned: CleanText, language: str | None) -> None:
+    def __init__(
+        self,
+        original: str,
+        cleaned: CleanText,
+        language: str | None,
+        mentions: numbers.MentionIndex | None = None,
+    ) -> None:
+        """`mentions` are the cleaned text's numbers when the caller has them already."""
         self.original = original
         self.cleaned = cleaned
         self.language = language
         self.aligner = Aligner(cleaned.text, language=language)
+        self._mentions = mentions
+
+    @property
+    def mentions(self) -> numbers.MentionIndex:
+        if self._mentions is None:
+            self._mentions = numbers.MentionIndex(
+                numbers.find_numbers(self.cleaned.text, self.language)
+            )
+        return self._mentions
 
     def merge(self, drafts: Drafts) -> ArticleExtraction:
         """Ground every chunk's records and drop duplicates from overlapping chunks."""
@@ -395,7 +409,6 @@ class Grounder:
             found = Alignment(tuple(hinted), Grounding.EXACT)
         else:
             found = self._align(record.evidence, window)
-        checked_text = record.evidence
         if found.span is not None:
             start, end = self.cleaned.to_original(*found.span)
             record.span = (start, end)
@@ -406,13 +419,12 @@ class Grounder:
                 record.quote = record.evidence
                 record.evidence = self.original[start:end]
             record.grounding = status
-            checked_text = self.cleaned.text[found.span[0] : found.span[1]]
         else:
             record.grounding = Grounding.NOT_FOUND
             reason = found.problem or "evidence is not in the article"
             record.flags.append(f"ungrounded: {reason}")
         if isinstance(record, Figure):
-            self._check_value(record, checked_text)
+            self._check_value(record, found.span)
         return record
 
     def _align(self, quote: str, window: tuple[int, int]) -> Alignment:
@@ -423,9 +435,20 @@ class Grounder:
             return Alignment((pos, pos + len(q)), Grounding.EXACT)
         return self.aligner.align(quote, window)
 
-    def _check_value(self, fig: Figure, evidence: str) -> None:
+    def _check_value(self, fig: Figure, span: tuple[int, int] | None) -> None:
         """The value must agree with the article's text at the span (the model's quote when
-        ungrounded); a disagreement is flagged, and the text's value kept."""
+        ungrounded); a disagreement is flagged, and the text's value kept.
+
+        A value that equals a number the whole text's scan found inside the span agrees (the
+        usual case, a lookup); anything else is decided by reading the span on its own.
+        """
+        if (
+            span is not None
+            and fig.value is not None
+            and any(close(fig.value, v) for v in self.mentions.values(*span))
+        ):
+            return
+        evidence = fig.evidence if span is None else self.cleaned.text[span[0] : span[1]]
         found = numbers.values_in(evidence, self.language)
         if not found:
             fig.flags.append("value_not_in_evidence")

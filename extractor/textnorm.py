@@ -67,12 +67,15 @@ def fold(text: str) -> MappedText:
     Each char is folded on its own (no context), so folding a span of `text` gives the same
     string as the matching span of `fold(text).text`. Only the text's distinct characters are
     folded in Python; runs of characters that fold to one character are translated by
-    `str.translate`, so the loop runs per whitespace run or odd character, not per character.
+    `str.translate`, so the loop runs per odd character or run of whitespace that is not one
+    character between two words (that one becomes a space in the translated run).
     """
     table: dict[int, str] = {}
     odd: list[str] = []  # characters that fold to none or to several
+    spaces: list[str] = []
     for ch in set(text):
         if ch.isspace():
+            spaces.append(ch)
             continue
         folded = _fold_char(ch)
         if len(folded) == 1:
@@ -81,6 +84,8 @@ def fold(text: str) -> MappedText:
         else:
             odd.append(ch)
     vanish = "".join(c for c in odd if not _fold_char(c))
+    if not vanish:  # else an invisible character may sit next to a lone whitespace
+        table.update((ord(ch), " ") for ch in spaces if ch != " ")
     breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
     out: list[str] = []
     offsets: list[int] = []
@@ -136,6 +141,6 @@ def _breaks(vanish: str, odd: str) -> re.Pattern[str]:
     space = (
         rf"(?P<space>{invisible}(?:\s{invisible})+|[{re.escape(vanish)}]+)"
         if vanish
-        else r"(?P<space>\s+)"
+        else r"(?P<space>\s\s+|\A\s|\s\Z)"  # a lone one inside is translated to a space
     )
     return re.compile(space + (f"|(?P<odd>[{re.escape(odd)}])" if odd else ""))

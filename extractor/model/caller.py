@@ -14,6 +14,8 @@ import functools
 import json
 import logging
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,43 @@ RESPONSE_MODEL: type[ExtractionDraft] = type(
     (ExtractionDraft, _SchemaOnce),
     {"__doc__": ExtractionDraft.__doc__, "__module__": ExtractionDraft.__module__},
 )
+
+
+class _ClassesChecked:
+    """instructor's check that a response model has no async validators, once per class.
+
+    instructor walks the model's whole class tree for them four times per call (a third of our
+    own CPU per article on the model path); the answer for one class does not change, so a
+    class that passed is not walked again. One that fails still fails every time.
+    """
+
+    def __init__(self, check: Callable[[Any], None]) -> None:
+        self.check = check
+        self.passed: weakref.WeakSet[type] = weakref.WeakSet()
+
+    def __call__(self, response_model: Any) -> None:
+        if isinstance(response_model, type) and response_model in self.passed:
+            return
+        self.check(response_model)
+        if isinstance(response_model, type):
+            self.passed.add(response_model)
+
+
+def _check_classes_once() -> None:
+    """Swap instructor's check for `_ClassesChecked` where instructor looks it up."""
+    import instructor.v2.core.patch as patch_module
+    import instructor.v2.validation.async_validators as validators_module
+
+    check = getattr(validators_module, "reject_async_validators", None)
+    if check is None or isinstance(check, _ClassesChecked):
+        return  # another instructor version, or done already
+    once = _ClassesChecked(check)
+    validators_module.reject_async_validators = once  # looked up at call time by the rest
+    if getattr(patch_module, "reject_async_validators", None) is check:
+        patch_module.reject_async_validators = once
+
+
+_check_classes_once()
 
 
 @dataclass
