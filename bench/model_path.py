@@ -1,11 +1,12 @@
 """Our CPU per article on the model path, next to a bare `AsyncOpenAI` request with the same body.
 
 The fake server (tests/fake_openai.py, a SCRIPTED answer, not a model) runs in a child process so
-its work is not counted. For each seed article we take the CPU time (process_time) of N calls
-of `Extractor.run_article` (clean, chunk, prompt, instructor, validate, ground, check), and of
-N bare `client.chat.completions.create(**body)` calls sending the very body our engine sent,
-and print both per article and their ratio (issue target: at most 1.5x, goal 1.15x).
-Run: python bench/model_path.py [-n 200]
+its work is not counted. For each seed article we take the CPU time (process_time) of blocks of
+N calls of `Extractor.run_article` (clean, chunk, prompt, instructor, validate, ground, check)
+and of N bare `client.chat.completions.create(**body)` calls sending the very body our engine
+sent, alternating ours and bare for R rounds so both see the same load; we print the median per
+article of each and the median of the rounds' ratios (issue target: at most 1.5x, goal 1.15x).
+Run: python bench/model_path.py [-n 40] [--rounds 11]
 """
 
 from __future__ import annotations
@@ -39,47 +40,59 @@ def _serve(conn) -> None:
     server.stop()
 
 
-async def ours(base_url: str, article: Article, n: int) -> float:
-    async with Extractor(Options(model="openai:bench", base_url=base_url, use_cache=False)) as ex:
-        assert (await ex.run_article(article)).error is None  # warm-up: imports, schema
-        started = time.process_time()
-        for _ in range(n):
-            await ex.run_article(article)
-        return (time.process_time() - started) / n
-
-
-async def bare(base_url: str, body: dict, n: int) -> float:
+async def measure(base_url: str, article: Article, body: dict, n: int, rounds: int):
+    """Per-round CPU seconds per call of ours and of the bare client, alternating."""
     import openai
 
     client = openai.AsyncOpenAI(api_key="x", base_url=base_url, max_retries=0)
-    await client.chat.completions.create(**body)
-    started = time.process_time()
-    for _ in range(n):
+    options = Options(model="openai:bench", base_url=base_url, use_cache=False)
+    async with Extractor(options) as ex:
+        assert (await ex.run_article(article)).error is None  # warm-up: imports, schema
         await client.chat.completions.create(**body)
-    spent = (time.process_time() - started) / n
+        mine, bare = [], []
+        for _ in range(rounds):
+            started = time.process_time()
+            for _ in range(n):
+                await ex.run_article(article)
+            mine.append((time.process_time() - started) / n)
+            started = time.process_time()
+            for _ in range(n):
+                await client.chat.completions.create(**body)
+            bare.append((time.process_time() - started) / n)
     await client.close()
-    return spent
+    return mine, bare
+
+
+async def sent_body(base_url: str, article: Article, parent) -> dict:
+    async with Extractor(Options(model="openai:bench", base_url=base_url, use_cache=False)) as ex:
+        assert (await ex.run_article(article)).error is None
+    parent.send("last")
+    return parent.recv()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=200, help="calls per measurement")
+    parser.add_argument("-n", type=int, default=40, help="calls per block")
+    parser.add_argument("--rounds", type=int, default=11, help="alternating blocks of each")
     args = parser.parse_args()
     parent, child = mp.Pipe()
     proc = mp.Process(target=_serve, args=(child,), daemon=True)
     proc.start()
     base_url = parent.recv()
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.n} calls each; CPU ms per article")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds of {args.n} calls each; "
+        "CPU ms per article, medians"
+    )
     print(f"{'article':24s} {'ours':>8s} {'bare':>8s} {'ratio':>6s}")
     ratios = []
     for path in sorted((ROOT / "seeds").glob("*.txt")):
         article = Article(id=path.stem, text=path.read_text(encoding="utf-8"), language="de")
-        mine = asyncio.run(ours(base_url, article, args.n))
-        parent.send("last")
-        body = parent.recv()
-        reference = asyncio.run(bare(base_url, body, args.n))
-        ratios.append(mine / reference)
-        print(f"{path.stem:24s} {mine * 1000:8.2f} {reference * 1000:8.2f} {mine / reference:6.2f}")
+        body = asyncio.run(sent_body(base_url, article, parent))
+        mine, bare = asyncio.run(measure(base_url, article, body, args.n, args.rounds))
+        ratio = statistics.median(m / b for m, b in zip(mine, bare, strict=True))
+        ratios.append(ratio)
+        ours_ms, bare_ms = statistics.median(mine) * 1000, statistics.median(bare) * 1000
+        print(f"{path.stem:24s} {ours_ms:8.2f} {bare_ms:8.2f} {ratio:6.2f}")
     print(f"median ratio {statistics.median(ratios):.2f} (target <= 1.5, goal 1.15)")
     parent.send("done")
 

@@ -56,11 +56,13 @@ _MARKUP = (
     r"|<\?xml\b[^<>]*\?>"
     rf"|</?(?:{_TAG_NAMES})\b{_ATTRS}>"
 )
-#: one run of adjacent tags (group "tags"), an entity (group "ent"), or a carriage return
+#: one run of adjacent tags (group "tags"), an entity (group "ent"), or a carriage return; the
+#: lookahead lets the scan pass every other position without trying each alternative
 _PASS1 = re.compile(
-    rf"(?P<tags>(?:{_MARKUP})+)"
+    r"(?=[<&\r])"
+    rf"(?:(?P<tags>(?:{_MARKUP})+)"
     r"|(?P<ent>&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)"
-    r"|(?P<cr>\r\n?)",
+    r"|(?P<cr>\r\n?))",
     re.IGNORECASE | re.DOTALL,
 )
 _TAG_NAME = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9]*)")
@@ -125,6 +127,8 @@ def _duplicate_line_edits(s: str) -> list[_Edit]:
 
 
 def _space_edits(s: str) -> list[_Edit]:
+    if "  " not in s and "\t" not in s:
+        return []  # the usual case, found at C speed
     return [(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(s)]
 
 

@@ -13,6 +13,7 @@ capitalised words (names) must agree with the quote, else the quote is "not foun
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -26,7 +27,7 @@ from rapidfuzz.distance import Indel
 from extractor import numbers
 from extractor.cleaning import CleanText
 from extractor.records import ArticleExtraction, Claim, Event, Figure, Grounding
-from extractor.textnorm import FOLD_TABLE, MappedText, close, fold
+from extractor.textnorm import FOLD_TABLE, MappedText, close, fold, fold_text
 
 __all__ = ["Aligner", "Alignment", "Drafts", "Grounder", "close", "disagreement", "fold"]
 
@@ -44,6 +45,7 @@ MAX_CANDIDATES = 32
 MAX_CHECKS = 4
 
 _WORD = re.compile(r"\w+")
+_WORD_SPLIT = re.compile(r"(\w+)")
 _DIGITS = re.compile(r"\d+")
 _NEGATION = re.compile(
     r"\b(?:nicht|nichts|nie|niemals|niemand\w*|nirgend\w*|kein\w*|weder|ohne"
@@ -73,7 +75,7 @@ def disagreement(quote: str, found: str, language: str | None = None) -> str | N
     """
     if _digits(quote) != _digits(found):
         return "a number differs"
-    if fold(quote).text == fold(found).text:
+    if fold_text(quote) == fold_text(found):
         return None  # only case, spacing, quote marks or dashes differ
     q_values, f_values = numbers.values_in(quote, language), numbers.values_in(found, language)
     if len(q_values) != len(f_values) or not all(
@@ -107,7 +109,7 @@ def _digits(text: str) -> str:
 
 
 def _negations(text: str) -> Counter[str]:
-    return Counter(_NEGATION.findall(fold(text).text))
+    return Counter(_NEGATION.findall(fold_text(text)))
 
 
 class Aligner:
@@ -145,7 +147,7 @@ class Aligner:
         start = self.text.find(quote)
         if start >= 0:
             return Alignment((start, start + len(quote)), Grounding.EXACT)
-        folded_quote = fold(quote).text
+        folded_quote = fold_text(quote)
         if not folded_quote:
             return NOT_FOUND
         span = self._normalized(folded_quote)
@@ -339,10 +341,13 @@ class _Words:
     """The words of the folded text with their positions, and where each word occurs."""
 
     def __init__(self, text: str) -> None:
-        matches = list(_WORD.finditer(text))
-        self.tokens: list[str] = [m.group() for m in matches]
-        self.starts: list[int] = [m.start() for m in matches]
-        self.ends: list[int] = [m.end() for m in matches]
+        # split into [gap, word, gap, word, ...]: the running sum of the pieces' lengths gives
+        # every word's start and end without a match object per word
+        pieces = _WORD_SPLIT.split(text)
+        bounds = [0, *itertools.accumulate(map(len, pieces))]
+        self.tokens: list[str] = pieces[1::2]
+        self.starts: list[int] = bounds[1:-1:2]
+        self.ends: list[int] = bounds[2::2]
         self._where: dict[str, list[int]] = defaultdict(list)
         for i, token in enumerate(self.tokens):
             self._where[token].append(i)
@@ -466,10 +471,10 @@ class Grounder:
         fig.value = evidence_value
 
     def _identity(self, name: str, record: Any) -> tuple[Any, ...]:
-        where = record.span if record.span else fold(record.evidence).text
+        where = record.span if record.span else fold_text(record.evidence)
         detail = {
             "events": lambda r: r.event_type,
-            "claims": lambda r: fold(r.claimant).text,
+            "claims": lambda r: fold_text(r.claimant),
             "figures": lambda r: r.value,
         }[name](record)
         return (where, detail)

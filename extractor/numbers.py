@@ -387,7 +387,7 @@ _DIGIT_FIRST = [(r, NumberKind.DATE) for i, r in enumerate(_DATE_RES) if i != 3]
 ]
 _DIGIT_FIRST_EN = [*_DIGIT_FIRST, (_EN_TIME_RE, NumberKind.TIME)]
 _MONTH_FIRST = _DATE_RES[3]  # "October 3, 2024"
-_DIGIT_RUN = re.compile(r"(?<!\d)\d")
+_DIGIT_RUN = re.compile(r"\d+")  # its matches start where digit runs start
 
 
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:

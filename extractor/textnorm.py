@@ -66,27 +66,28 @@ def fold(text: str) -> MappedText:
 
     Each char is folded on its own (no context), so folding a span of `text` gives the same
     string as the matching span of `fold(text).text`. Only the text's distinct characters are
-    folded in Python; runs of characters that fold to one character are translated by
-    `str.translate`, so the loop runs per odd character or run of whitespace that is not one
-    character between two words (that one becomes a space in the translated run).
+    folded in Python; runs of characters that `str.casefold` folds to the same one character
+    are casefolded whole, so the loop runs per odd character (a typographic quote, "ß") or
+    whitespace that is not one space between two words.
     """
-    table: dict[int, str] = {}
-    odd: list[str] = []  # characters that fold to none or to several
-    spaces: list[str] = []
+    odd: list[str] = []  # characters that str.casefold does not fold to _fold_char's one char
+    other_spaces: list[str] = []  # whitespace but " "
     for ch in set(text):
         if ch.isspace():
-            spaces.append(ch)
-            continue
-        folded = _fold_char(ch)
-        if len(folded) == 1:
-            if folded != ch:
-                table[ord(ch)] = folded
+            if ch != " ":
+                other_spaces.append(ch)
         else:
-            odd.append(ch)
+            folded = _fold_char(ch)
+            if len(folded) != 1 or folded != ch.casefold():
+                odd.append(ch)
     vanish = "".join(c for c in odd if not _fold_char(c))
-    if not vanish:  # else an invisible character may sit next to a lone whitespace
-        table.update((ord(ch), " ") for ch in spaces if ch != " ")
-    breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
+    # usual text (no invisible characters, no double or edge spaces): the pattern is one
+    # character class, which the regex engine skips to without trying every position
+    simple = not vanish and "  " not in text and not text[:1].isspace() and text[-1:] != " "
+    if simple:
+        breaks = _breaks_simple("".join(other_spaces) + "".join(odd))
+    else:
+        breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
     out: list[str] = []
     offsets: list[int] = []
     ends: dict[int, int] = {}
@@ -94,12 +95,14 @@ def fold(text: str) -> MappedText:
     pos = 0
     for match in breaks.finditer(text):
         start, end = match.span()
+        if simple and text[start].isspace() and start > pos and text[start - 1] == " ":
+            start -= 1  # the run began with a space
         if start > pos:  # a plain run: one char out per char in
-            out.append(text[pos:start].translate(table))
+            out.append(text[pos:start].casefold())
             offsets.extend(range(pos, start))
             size += start - pos
-        token = match.group()
-        if match.lastgroup == "odd":
+        token = text[start:end]
+        if (not token[0].isspace()) if simple else match.lastgroup == "odd":
             folded = _fold_char(token)
             out.append(folded)
             offsets.extend([start] * len(folded))
@@ -118,7 +121,7 @@ def fold(text: str) -> MappedText:
                 size += 1
         pos = end
     if pos < len(text):
-        out.append(text[pos:].translate(table))
+        out.append(text[pos:].casefold())
         offsets.extend(range(pos, len(text)))
     folded_text = "".join(out)
     if folded_text.endswith(" "):  # only invisible characters followed the last space
@@ -129,9 +132,44 @@ def fold(text: str) -> MappedText:
     return MappedText(folded_text, offsets, ends)
 
 
+#: the characters `fold_text` has met, what each becomes (whitespace: _SPACE), and those that
+#: `str.casefold` folds right on its own
+_MET: set[str] = set()
+_TEXT_TABLE: dict[int, str] = {}
+_PLAIN: set[str] = {" "}
+_SPACE = "\x00"
+
+
+def fold_text(text: str) -> str:
+    """`fold(text).text` without the offset map, for comparing short strings (a quote, a name).
+
+    Most text is letters, digits and single spaces, which `str.casefold` folds as `fold` does;
+    the rest goes through one `str.translate`, with a table that grows as characters are met.
+    """
+    chars = set(text)
+    if chars <= _PLAIN:
+        return " ".join(filter(None, text.casefold().split(" ")))
+    for ch in chars - _MET:
+        _MET.add(ch)
+        folded = _SPACE if ch.isspace() else _fold_char(ch)
+        if folded == ch.casefold():
+            _PLAIN.add(ch)
+        if folded != ch:
+            _TEXT_TABLE[ord(ch)] = folded
+    if _SPACE in chars:  # the marker itself: take the long way
+        return fold(text).text
+    return " ".join(filter(None, text.translate(_TEXT_TABLE).split(_SPACE)))
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch.translate(FOLD_TABLE)).casefold()
+
+
+@functools.lru_cache(maxsize=256)
+def _breaks_simple(chars: str) -> re.Pattern[str]:
+    """Each whitespace character but " " with the whitespace after it, and odd characters."""
+    return re.compile(rf"[{re.escape(chars)}](?:(?<=\s)\s*)?" if chars else r"(?!)")
 
 
 @functools.lru_cache(maxsize=256)
@@ -141,6 +179,6 @@ def _breaks(vanish: str, odd: str) -> re.Pattern[str]:
     space = (
         rf"(?P<space>{invisible}(?:\s{invisible})+|[{re.escape(vanish)}]+)"
         if vanish
-        else r"(?P<space>\s\s+|\A\s|\s\Z)"  # a lone one inside is translated to a space
+        else r"(?P<space>\s+)"
     )
     return re.compile(space + (f"|(?P<odd>[{re.escape(odd)}])" if odd else ""))

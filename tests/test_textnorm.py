@@ -96,3 +96,14 @@ def test_fold_equals_folding_each_character_alone(text: str) -> None:
     assert fast.text == slow.text
     assert fast.offsets == slow.offsets
     assert {k: v for k, v in fast.ends.items()} == slow.ends
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aB ß\t\n„“–\u00ad\u200bﬁ¨Ⅻé.1 \x00")) | st.characters(),
+        max_size=60,
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_fold_text_is_folds_text(text: str) -> None:
+    assert textnorm.fold_text(text) == fold(text).text

@@ -217,11 +217,16 @@ class ModelCaller:
 
     async def _create(self, *, call: Call, **request: Any) -> ChatCompletion:
         spec = self.provider.spec
-        key = request_key(
-            provider=spec.provider,
-            mode=self.provider.mode.value,
-            prompt=self.prompt_key,
-            request=request,
+        stored = self.replay is not None or self.cache is not None or self.record is not None
+        key = (
+            request_key(
+                provider=spec.provider,
+                mode=self.provider.mode.value,
+                prompt=self.prompt_key,
+                request=request,
+            )
+            if stored
+            else ""  # hashing the request (its schema included) is for the stores only
         )
         describe = {"model": spec.label, "prompt": self.prompt_key, "article_id": call.article_id}
         started = time.monotonic()
@@ -234,11 +239,14 @@ class ModelCaller:
                 if raw is None:
                     cached = False
                     raw = await self._send(request, call)
-                    call.answers.append((key, raw))
+                    if self.cache is not None:
+                        call.answers.append((key, raw))
         finally:
             call.usage.latency_s += time.monotonic() - started
         if self.record is not None:
             self.record.save(key, describe=describe, request=request, response=raw)
+        # a fresh answer takes the same way as a stored one: dumped to JSON and validated, so
+        # what is cached now is what behaves the same when replayed
         completion = ChatCompletion.model_validate(raw)
         call.usage.requests += cached  # sent requests were counted as they went out
         call.usage.cached += cached
