@@ -18,6 +18,7 @@ Run: python bench/grounding_recall.py [--quotes 50] [--seed 11]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -165,7 +166,10 @@ def main() -> None:
             "ms per quote (dropped)": f"{ms:.1f}",
             "ms per quote (altered)": f"{ms_altered:.1f}",
         }
-    print(f"text {len(text):,} chars from seeds/, seed {args.seed}, quotes of 8-20 words")
+    print(
+        f"text {len(text):,} chars from seeds/, seed {args.seed}, quotes of 8-20 words; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"{'':28s}{'old':>10s}{'new':>10s}")
     for label in rows["old"]:
         print(f"{label:28s}{rows['old'][label]:>10s}{rows['new'][label]:>10s}")

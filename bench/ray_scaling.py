@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -86,7 +87,10 @@ def main() -> int:
     args = parser.parse_args()
     n, c = args.articles, args.concurrency_per_worker
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    print(f"{n} articles, latency {args.latency}s, {c} in flight per worker, local Ray 2 CPUs")
+    print(
+        f"{n} articles, latency {args.latency}s, {c} in flight per worker, local Ray 2 CPUs; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     print("workers  ideal/s  ray/s (all)  ray/s (from 1st)  async/s (W*C)  ray/async (all, 1st)")
     try:
         with tempfile.TemporaryDirectory() as tmp, Server(args.latency) as server:

@@ -154,7 +154,10 @@ def main() -> None:
         workdir = Path(tmp)
         proc, url = start_server(workdir, [*model_args, "--no-cache"], args.concurrency)
         try:
-            print(f"model {args.model}; {args.n} articles per round; server {url}")
+            print(
+                f"model {args.model}; {args.n} articles per round; server {url}; "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
             print(f"{'clients':>7} | {'service/s':>9} {'p50 ms':>7} {'p95 ms':>7} | "
                   f"{'library/s':>9} {'p50 ms':>7} {'p95 ms':>7} | ratio")  # fmt: skip
 
