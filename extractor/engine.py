@@ -14,11 +14,12 @@ import bisect
 import itertools
 import os
 import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from extractor import analyzers, numbers
+from extractor import numbers
 from extractor.articles import Article, detect_language
 from extractor.chunking import Chunk, chunk_text
 from extractor.cleaning import CleanText, clean
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from extractor.model.limits import Limiter
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+T = TypeVar("T")
 
 
 def resolve_model(model: str | None) -> tuple[str, bool]:
@@ -132,6 +134,8 @@ class Extractor:
     async def _run(self, article: Article) -> ArticleResult:
         prepared = self.prepare(article)
         if self.caller is None:
+            from extractor import analyzers  # the baseline's lexicons: not for model runs
+
             draft = analyzers.analyze(prepared.cleaned.text, prepared.language)
             return self.finish(prepared, [draft])
         drafts = [await self._ask(prepared, messages) for messages in self.requests(prepared)]
@@ -300,13 +304,20 @@ async def aextract(
 
 def extract(text: str, model: str | None = None, **options: Any) -> ArticleExtraction:
     """Synchronous `aextract`; safe to call from code that already runs an event loop."""
+    return run_sync(lambda: aextract(text, model, **options))
+
+
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run(make())`, in a thread of its own when this thread already runs a loop.
+
+    The result travels in a box, not as the task's result: on leaving, asyncio.run (3.11)
+    restores its SIGINT handler, and signal.signal formats the old one, which holds the task
+    and so its result: a repr of every record, 0.1 s for a thousand-figure article.
+    """
     box: dict[str, Any] = {}
 
     async def into_box() -> None:
-        # the task returns None: on leaving, asyncio.run (3.11) restores its SIGINT handler and
-        # signal.signal formats the old handler, which holds the task and its result: a repr of
-        # every record, 0.1 s for a thousand-figure article
-        box["value"] = await aextract(text, model, **options)
+        box["value"] = await make()
 
     try:
         asyncio.get_running_loop()
