@@ -118,6 +118,10 @@ class GoldSet(Mapping[str, records.GoldArticle]):
     def __getitem__(self, article_id: str) -> records.GoldArticle:
         return _parse(self._paths[article_id])
 
+    def __contains__(self, article_id: object) -> bool:
+        # Mapping's own would parse the file to answer
+        return article_id in self._paths
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
 

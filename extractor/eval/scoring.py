@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
+from pydantic_core import to_json
 from rapidfuzz import fuzz, process
 
 from extractor import errors, records, textnorm
@@ -54,21 +55,16 @@ from extractor.eval.gold import load_gold as load_gold
 from extractor.eval.report import (
     KINDS,
     MATCH_THRESHOLD,
-    ArticleScore,
+    ArticleStore,
     Counts,
     Kind,
     Latency,
     MatchMode,
     Meta,
-    MissedRecord,
-    Pair,
-    RecordView,
     Report,
-    SpuriousRecord,
     Summary,
     Tokens,
     TypeMetrics,
-    TypeScore,
 )
 
 SCORER_VERSION = "2"
@@ -133,16 +129,29 @@ def names_similarity(a: str | None, b: str | None) -> float:
 
 @dataclass
 class Prepared:
-    """A record with its normalised strings, each computed once however many pairs use it."""
+    """A record with its normalised strings, each computed once however many pairs use it.
+
+    `memo` may be shared by the records of one article: gold and predicted records quote the
+    same sentences and name the same speakers, and each distinct string is normalised once.
+    """
 
     rec: Any
+    memo: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def norm(self, name: str) -> str:
         """`normalize_text` of a string field, memoised."""
         value = self._cache.get(name)
         if value is None:
-            value = self._cache[name] = normalize_text(getattr(self.rec, name, None))
+            value = self._cache[name] = self._normalize(getattr(self.rec, name, None))
+        return value
+
+    def _normalize(self, text: str | None) -> str:
+        if not text:
+            return ""
+        value = self.memo.get(text)
+        if value is None:
+            value = self.memo[text] = normalize_text(text)
         return value
 
     def names(self, name: str) -> frozenset[str]:
@@ -150,7 +159,7 @@ class Prepared:
         key = f"{name}[]"
         value = self._cache.get(key)
         if value is None:
-            value = frozenset(normalize_text(x) for x in getattr(self.rec, name)) - {""}
+            value = frozenset(self._normalize(x) for x in getattr(self.rec, name)) - {""}
             self._cache[key] = value
         return value
 
@@ -162,8 +171,9 @@ class Prepared:
         return value
 
 
-def _prepare(recs: Iterable[Any]) -> list[Prepared]:
-    return [Prepared(r) for r in recs]
+def _prepare(recs: Iterable[Any], memo: dict[str, str] | None = None) -> list[Prepared]:
+    shared = {} if memo is None else memo
+    return [Prepared(r, shared) for r in recs]
 
 
 # --- similarity ------------------------------------------------------------------------------
@@ -180,36 +190,40 @@ def _valid_span(span: tuple[int, int] | None, text_len: int | None) -> tuple[int
 
 def _spans(recs: list[Prepared], text_len: int | None) -> np.ndarray:
     """(n, 2) float starts and ends; NaN where a record has no usable span."""
-    out = np.full((len(recs), 2), np.nan)
-    for i, r in enumerate(recs):
-        span = _valid_span(r.rec.span, text_len)
-        if span is not None:
-            out[i] = span
-    return out
+    return np.array(
+        [_valid_span(r.rec.span, text_len) or (np.nan, np.nan) for r in recs], dtype=np.float64
+    ).reshape(len(recs), 2)
 
 
-def _overlaps(
-    preds: list[Prepared], golds: list[Prepared], text_len: int | None, *, iou: bool
-) -> np.ndarray:
-    """(gold, pred) span IoU, or overlap over the shorter span; evidence tokens where a span
+class _Overlap:
+    """What both modes' evidence overlaps are made of, computed once per article and type: the
+    span intersection of every (gold, pred) pair, and the shared evidence tokens where a span
     is missing (a prediction that could not be grounded still gets credit for its words)."""
-    ps, gs = _spans(preds, text_len), _spans(golds, text_len)
-    with np.errstate(invalid="ignore"):
-        inter = np.clip(
+
+    def __init__(self, preds: list[Prepared], golds: list[Prepared], text_len: int | None) -> None:
+        ps, gs = _spans(preds, text_len), _spans(golds, text_len)
+        self.inter = np.maximum(
             np.minimum(ps[None, :, 1], gs[:, None, 1]) - np.maximum(ps[None, :, 0], gs[:, None, 0]),
             0.0,
-            None,
         )
-        lp, lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
-        ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
-    for g, p in zip(*np.nonzero(np.isnan(ev)), strict=True):
-        pt, gt = preds[p].tokens("evidence"), golds[g].tokens("evidence")
-        if not pt or not gt:
-            ev[g, p] = 0.0
-            continue
-        n = len(pt & gt)
-        ev[g, p] = n / (len(pt) + len(gt) - n if iou else min(len(pt), len(gt)))
-    return ev
+        self.lp, self.lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
+        # (gold, pred, shared tokens, pred tokens, gold tokens) where a span is missing
+        self.by_tokens: list[tuple[int, int, int, int, int]] = []
+        for g, p in zip(*np.nonzero(np.isnan(self.inter)), strict=True):
+            pt, gt = preds[p].tokens("evidence"), golds[g].tokens("evidence")
+            self.by_tokens.append((int(g), int(p), len(pt & gt), len(pt), len(gt)))
+
+    def ratio(self, *, iou: bool) -> np.ndarray:
+        """(gold, pred) span IoU, or the overlap over the shorter span."""
+        inter, lp, lg = self.inter, self.lp, self.lg
+        with np.errstate(invalid="ignore"):
+            ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
+        for g, p, n, npt, ngt in self.by_tokens:
+            if not npt or not ngt:
+                ev[g, p] = 0.0
+            else:
+                ev[g, p] = n / (npt + ngt - n if iou else min(npt, ngt))
+        return ev
 
 
 def _equal(values_p: list[Any], values_g: list[Any]) -> np.ndarray:
@@ -236,7 +250,7 @@ def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
 
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
     """Character IoU of the spans, or token Jaccard of the evidence when a span is missing."""
-    return float(_overlaps([Prepared(pred)], [Prepared(gold)], text_len, iou=True)[0, 0])
+    return float(_Overlap([Prepared(pred)], [Prepared(gold)], text_len).ratio(iou=True)[0, 0])
 
 
 def strict_units_equal(pred: str | None, gold: str | None) -> bool:
@@ -248,55 +262,76 @@ def strict_units_equal(pred: str | None, gold: str | None) -> bool:
     return min(len(a), len(b)) > STRICT_SYMBOL_MAX and a.casefold() == b.casefold()
 
 
-def _lenient(
-    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
-) -> np.ndarray:
-    ev = _overlaps(preds, golds, text_len, iou=True)
-    if kind == "events":
-        same_type = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
-        return np.where(same_type, ev, 0.0)
-    if kind == "claims":
-        names = _names_matrix(preds, golds)
-        return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
-    units = np.array(
-        [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
-    ).reshape(len(golds), len(preds))
-    return (
-        FIGURE_WEIGHTS["evidence"] * ev
-        + FIGURE_WEIGHTS["value"] * _values_equal(preds, golds)
-        + FIGURE_WEIGHTS["unit"] * units
-    )
+class _Similarities:
+    """Both modes' (gold, pred) similarity matrices of one article and record type, sharing
+    what they have in common (the span intersections, event types, figure values)."""
 
+    def __init__(
+        self, kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
+    ) -> None:
+        self.kind, self.preds, self.golds = kind, preds, golds
+        self.overlap = _Overlap(preds, golds, text_len)
+        self._same: np.ndarray | None = None
 
-def _strict(
-    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
-) -> np.ndarray:
-    """The overlap over the shorter span where every strict condition holds, else 0."""
-    ev = _overlaps(preds, golds, text_len, iou=False)
-    if kind == "events":
-        ok = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
-    elif kind == "claims":
-        ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
-        ok &= np.array(
-            [
+    def same(self) -> np.ndarray:
+        """Equal event types (events) or equal values (figures), for both modes."""
+        if self._same is None:
+            preds, golds = self.preds, self.golds
+            self._same = (
+                _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
+                if self.kind == "events"
+                else _values_equal(preds, golds)
+            )
+        return self._same
+
+    def of(self, mode: MatchMode) -> np.ndarray:
+        return self.strict() if mode == MatchMode.STRICT else self.lenient()
+
+    def lenient(self) -> np.ndarray:
+        preds, golds = self.preds, self.golds
+        ev = self.overlap.ratio(iou=True)
+        if self.kind == "events":
+            return np.where(self.same(), ev, 0.0)
+        if self.kind == "claims":
+            names = _names_matrix(preds, golds)
+            return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
+        units = np.array(
+            [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
+        ).reshape(len(golds), len(preds))
+        return (
+            FIGURE_WEIGHTS["evidence"] * ev
+            + FIGURE_WEIGHTS["value"] * self.same()
+            + FIGURE_WEIGHTS["unit"] * units
+        )
+
+    def strict(self) -> np.ndarray:
+        """The overlap over the shorter span where every strict condition holds, else 0."""
+        preds, golds = self.preds, self.golds
+        ev = self.overlap.ratio(iou=False)
+        if self.kind == "events":
+            ok = self.same()
+        elif self.kind == "claims":
+            ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
+            ok &= np.array(
                 [
-                    not g.tokens("claimant") or bool(p.tokens("claimant") & g.tokens("claimant"))
-                    for p in preds
-                ]
-                for g in golds
-            ],
-            dtype=bool,
-        ).reshape(ok.shape)
-    else:
-        ok = _values_equal(preds, golds)
-        ok &= np.array(
-            [
-                [not g.rec.unit or strict_units_equal(p.rec.unit, g.rec.unit) for p in preds]
-                for g in golds
-            ],
-            dtype=bool,
-        ).reshape(ok.shape)
-    return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
+                    [
+                        not g.tokens("claimant")
+                        or bool(p.tokens("claimant") & g.tokens("claimant"))
+                        for p in preds
+                    ]
+                    for g in golds
+                ],
+                dtype=bool,
+            ).reshape(ok.shape)
+        else:
+            ok = self.same() & np.array(
+                [
+                    [not g.rec.unit or strict_units_equal(p.rec.unit, g.rec.unit) for p in preds]
+                    for g in golds
+                ],
+                dtype=bool,
+            ).reshape(len(golds), len(preds))
+        return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
 
 
 def _check_kind(kind: str) -> None:
@@ -313,8 +348,7 @@ def similarity(
 ) -> float:
     """How well `pred` stands for `gold`, in [0, 1]; the rules are in the module docstring."""
     _check_kind(kind)
-    rule = _strict if mode == MatchMode.STRICT else _lenient
-    return float(rule(kind, [Prepared(pred)], [Prepared(gold)], text_len)[0, 0])
+    return float(_Similarities(kind, [Prepared(pred)], [Prepared(gold)], text_len).of(mode)[0, 0])
 
 
 # --- per-field agreement over matched pairs -------------------------------------------------
@@ -384,6 +418,16 @@ def _fields(kind: str, p: Prepared, g: Prepared) -> dict[str, bool]:
 # --- pairing ---------------------------------------------------------------------------------
 
 
+def _pairs(sim: np.ndarray, threshold: float, mode: MatchMode) -> list[tuple[int, int, float]]:
+    """The (gold, pred, similarity) matches of a similarity matrix in `mode`."""
+    # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
+    bar = 0.0 if mode == MatchMode.STRICT else threshold
+    usable = (sim >= bar) & (sim > 0.0)
+    if not usable.any():
+        return []
+    return [(g, p, float(sim[g, p])) for g, p in assign(np.where(usable, sim, 0.0), usable)]
+
+
 def _match_prepared(
     kind: str,
     preds: list[Prepared],
@@ -394,19 +438,19 @@ def _match_prepared(
 ) -> list[tuple[int, int, float]]:
     if not preds or not golds:
         return []
-    rule = _strict if mode == MatchMode.STRICT else _lenient
-    sim = rule(kind, preds, golds, text_len)
-    # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
-    bar = 0.0 if mode == MatchMode.STRICT else threshold
-    usable = (sim >= bar) & (sim > 0.0)
-    if not usable.any():
-        return []
-    return [(g, p, float(sim[g, p])) for g, p in assign(np.where(usable, sim, 0.0), usable)]
+    return _pairs(_Similarities(kind, preds, golds, text_len).of(mode), threshold, mode)
 
 
 def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
     """The one-to-one (row, column) pairing of largest total weight, usable pairs only
-    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay)."""
+    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay).
+
+    Weights must be positive where usable. When no row and no column has two usable pairs, every
+    usable pair is in the best assignment: they are returned without running it (the usual case,
+    and most of the scorer's time when it ran for every article)."""
+    if usable.sum(axis=0).max(initial=0) <= 1 and usable.sum(axis=1).max(initial=0) <= 1:
+        rows, cols = np.nonzero(usable)
+        return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-weights)
@@ -434,6 +478,7 @@ def _label(kind: str, rec: Any) -> str:
 
 
 def _view(kind: str, rec: Any) -> dict[str, Any]:
+    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`)."""
     return {
         "label": _label(kind, rec),
         "evidence": rec.evidence,
@@ -457,44 +502,44 @@ def counts(tp: int, fp: int, fn: int) -> Counts:
 
 
 def _score_type(
-    kind: str,
-    preds: list[Prepared],
-    golds: list[Prepared],
-    threshold: float,
-    mode: MatchMode,
-) -> TypeScore:
-    # the report's parts are built from validated records: model_construct skips revalidation
-    pairs = _match_prepared(kind, preds, golds, threshold, mode)
+    kind: str, preds: list[Prepared], golds: list[Prepared], pairs: list[tuple[int, int, float]]
+) -> dict[str, Any]:
+    """One article's `TypeScore` as JSON data, in the model's field order.
+
+    Building thousands of small models (`Pair`, `RecordView`, …) per run was most of the
+    scorer's time; the data goes straight to JSON (`ArticleStore`) and becomes a `TypeScore`
+    again only when a renderer asks for that article.
+    """
     paired_gold = {g for g, _, _ in pairs}
     paired_pred = {p for _, p, _ in pairs}
     tp, fp, fn = len(pairs), len(preds) - len(pairs), len(golds) - len(pairs)
-    return TypeScore.model_construct(
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        f1=prf(tp, fp, fn)[2],
-        pairs=[
-            Pair.model_construct(
-                gold_index=g,
-                pred_index=p,
-                similarity=round(s, 6),
-                fields=_fields(kind, preds[p], golds[g]),
-                gold=RecordView.model_construct(**_view(kind, golds[g].rec)),
-                pred=RecordView.model_construct(**_view(kind, preds[p].rec)),
-            )
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "f1": prf(tp, fp, fn)[2],
+        "pairs": [
+            {
+                "gold_index": g,
+                "pred_index": p,
+                "similarity": round(s, 6),
+                "fields": _fields(kind, preds[p], golds[g]),
+                "gold": _view(kind, golds[g].rec),
+                "pred": _view(kind, preds[p].rec),
+            }
             for g, p, s in sorted(pairs)
         ],
-        missed=[
-            MissedRecord.model_construct(gold_index=i, **_view(kind, r.rec))
+        "missed": [
+            {"gold_index": i, **_view(kind, r.rec)}
             for i, r in enumerate(golds)
             if i not in paired_gold
         ],
-        spurious=[
-            SpuriousRecord.model_construct(pred_index=i, **_view(kind, r.rec))
+        "spurious": [
+            {"pred_index": i, **_view(kind, r.rec)}
             for i, r in enumerate(preds)
             if i not in paired_pred
         ],
-    )
+    }
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -541,7 +586,8 @@ class _Totals:
 
 
 class _Scorer:
-    """Scores one gold article at a time, so predictions can stream from a file."""
+    """Scores one gold article at a time, so predictions can stream from a file; each scored
+    article goes to the `ArticleStore`, only the run's tallies stay in memory."""
 
     def __init__(
         self,
@@ -554,57 +600,80 @@ class _Scorer:
         self.gold, self.threshold, self.mode, self.kinds = gold, threshold, mode, kinds
         self.other = MatchMode.STRICT if mode == MatchMode.LENIENT else MatchMode.LENIENT
         self.observers = observers
-        self.articles: dict[str, ArticleScore] = {}
+        self.articles = ArticleStore()
         self.errors: Counter[str] = Counter()
         self.field_hits = {kind: Counter[str]() for kind in kinds}
+        self.counts = {kind: [0, 0, 0] for kind in kinds}
         self.other_counts = {kind: [0, 0, 0] for kind in kinds}
+        self.f1s: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
         self.predicted_records = {kind: 0 for kind in kinds}
         self.grounded_records = {kind: 0 for kind in kinds}
         self.totals = _Totals()
 
     def add(self, article_id: str, pred: records.ArticleResult | None) -> None:
         gold_article = self.gold[article_id]
-        entry = ArticleScore()
         if pred is None:
             self.errors[MISSING_PREDICTION] += 1
-            entry.error = records.ArticleError(
+            error = records.ArticleError(
                 kind=MISSING_PREDICTION, message="no prediction for this gold article"
             )
         else:
             self.totals.add(pred)
             if pred.error is not None:
                 self.errors[pred.error.kind] += 1
-            entry.error = pred.error
-        for kind in self.kinds:
-            predicted = getattr(pred, kind) if pred else []
-            preds, golds = _prepare(predicted), _prepare(getattr(gold_article, kind))
-            result = _score_type(kind, preds, golds, self.threshold, self.mode)
-            setattr(entry, kind, result)
-            for pair in result.pairs:
-                self.field_hits[kind].update(name for name, ok in pair.fields.items() if ok)
-            n = len(_match_prepared(kind, preds, golds, self.threshold, self.other))
-            tally = self.other_counts[kind]
-            tally[0] += n
-            tally[1] += len(preds) - n
-            tally[2] += len(golds) - n
-            self.predicted_records[kind] += len(predicted)
-            self.grounded_records[kind] += sum(
-                r.grounding != records.Grounding.NOT_FOUND for r in predicted
+            error = pred.error
+        # an `ArticleScore` as JSON data, in its field order (unscored types are null)
+        entry: dict[str, Any] = {"error": error.model_dump(mode="json") if error else None}
+        memo: dict[str, str] = {}
+        for kind in KINDS:
+            entry[kind] = (
+                None
+                if kind not in self.kinds
+                else self._score(
+                    article_id, kind, getattr(pred, kind) if pred else [], gold_article, memo
+                )
             )
         for observe in self.observers:
             observe(pred, gold_article)
-        self.articles[article_id] = entry
+        self.articles.add(article_id, to_json(entry, indent=2))
+
+    def _score(
+        self,
+        article_id: str,
+        kind: Kind,
+        predicted: list[Any],
+        gold_article: records.GoldArticle,
+        memo: dict[str, str],
+    ) -> dict[str, Any]:
+        preds, golds = _prepare(predicted, memo), _prepare(getattr(gold_article, kind), memo)
+        pairs: list[tuple[int, int, float]] = []
+        other = 0
+        if preds and golds:
+            sims = _Similarities(kind, preds, golds, None)
+            pairs = _pairs(sims.of(self.mode), self.threshold, self.mode)
+            other = len(_pairs(sims.of(self.other), self.threshold, self.other))
+        result = _score_type(kind, preds, golds, pairs)
+        self.f1s[kind][article_id] = result["f1"]
+        for tally, n in ((self.counts[kind], len(pairs)), (self.other_counts[kind], other)):
+            tally[0] += n
+            tally[1] += len(preds) - n
+            tally[2] += len(golds) - n
+        for pair in result["pairs"]:
+            self.field_hits[kind].update(name for name, ok in pair["fields"].items() if ok)
+        self.predicted_records[kind] += len(predicted)
+        self.grounded_records[kind] += sum(
+            r.grounding != records.Grounding.NOT_FOUND for r in predicted
+        )
+        return result
 
     def by_type(self) -> dict[Kind, TypeMetrics]:
         out: dict[Kind, TypeMetrics] = {}
         for kind in self.kinds:
-            results = [getattr(self.articles[a], kind) for a in sorted(self.articles)]
-            tp = sum(r.tp for r in results)
-            fp = sum(r.fp for r in results)
-            fn = sum(r.fn for r in results)
+            tp, fp, fn = self.counts[kind]
+            f1s = self.f1s[kind]
             out[kind] = TypeMetrics(
                 **counts(tp, fp, fn).model_dump(),
-                macro_f1=float(np.mean([r.f1 for r in results])),
+                macro_f1=float(np.mean([f1s[a] for a in sorted(f1s)])),
                 grounding_rate=_rate(self.grounded_records[kind], self.predicted_records[kind]),
                 fields={name: _rate(self.field_hits[kind][name], tp) for name in FIELDS[kind]},
             )
@@ -686,10 +755,10 @@ def score(
         matching=mode,
         types=kinds,
     )
-    articles = {a: scorer.articles[a] for a in sorted(scorer.articles)}
-    return Report(
-        summary=scorer.summary(), by_type=by_type, articles=articles, meta=meta, modes=modes
-    )
+    report = Report(summary=scorer.summary(), by_type=by_type, articles={}, meta=meta, modes=modes)
+    scorer.articles.sort()
+    report.articles = scorer.articles  # as is: validating it would parse every article again
+    return report
 
 
 # --- loading -------------------------------------------------------------------------------
