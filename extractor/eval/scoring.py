@@ -37,6 +37,7 @@ over every gold article, so an article with no gold and no predictions counts as
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -48,7 +49,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from pydantic_core import to_json
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from extractor import errors, records, textnorm
 from extractor.eval.gold import load_gold as load_gold
@@ -86,6 +87,11 @@ Record = records.Event | records.Claim | records.Figure
 # --- normalisation -------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\w+")
+#: the fold table's invisible characters (soft hyphen, zero-width), which join the word they
+#: split; its quotes and dashes need no mapping here, as punctuation falls away anyway
+_VANISH = re.compile(
+    "[" + re.escape("".join(chr(c) for c, to in textnorm.FOLD_TABLE.items() if not to)) + "]"
+)
 
 
 def normalize_text(text: str | None) -> str:
@@ -96,8 +102,10 @@ def normalize_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    if not text.isascii():  # the fold table: invisible characters join the word they split
-        text = unicodedata.normalize("NFKC", text).translate(textnorm.FOLD_TABLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        if _VANISH.search(text):  # rare: a search is much cheaper than translating every text
+            text = _VANISH.sub("", text)
     return " ".join(_TOKEN.findall(text.casefold()))
 
 
@@ -226,26 +234,42 @@ class _Overlap:
         return ev
 
 
-def _equal(values_p: list[Any], values_g: list[Any]) -> np.ndarray:
+def _pairwise(
+    pred_keys: Sequence[Any], gold_keys: Sequence[Any], fn: Callable[[Any, Any], Any], dtype: Any
+) -> np.ndarray:
+    """`fn(pred key, gold key)` for every (gold, pred) pair, called once per distinct pair of
+    keys: an article's records share a few event types, cues, speakers, values and units."""
+    up: dict[Any, int] = {}
+    ug: dict[Any, int] = {}
+    pi = [up.setdefault(k, len(up)) for k in pred_keys]
+    gi = [ug.setdefault(k, len(ug)) for k in gold_keys]
+    table = np.array([[fn(p, g) for p in up] for g in ug], dtype=dtype).reshape(len(ug), len(up))
+    return table[np.ix_(gi, pi)]
+
+
+def _equal(keys_p: Sequence[Any], keys_g: Sequence[Any]) -> np.ndarray:
     """(gold, pred) equality of hashable keys, as a boolean matrix."""
-    return np.array([[a == b for a in values_p] for b in values_g], dtype=bool).reshape(
-        len(values_g), len(values_p)
-    )
+    return _pairwise(keys_p, keys_g, operator.eq, bool)
 
 
 def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
     """`values_equal` for every (gold, pred) pair (the one tolerance, not a copy of it)."""
-    return np.array(
-        [[values_equal(p.rec.value, g.rec.value) for p in preds] for g in golds], dtype=bool
-    ).reshape(len(golds), len(preds))
+    return _pairwise([p.rec.value for p in preds], [g.rec.value for g in golds], values_equal, bool)
 
 
 def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`_names_score` of the claimants for every (gold, pred) pair, with rapidfuzz's cdist."""
+    """`_names_score` of the claimants for every (gold, pred) pair."""
     pn, gn = [r.norm("claimant") for r in preds], [r.norm("claimant") for r in golds]
-    scores = process.cdist(gn, pn, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
-    both_empty = np.array([[not a and not b for a in pn] for b in gn], dtype=bool)
-    return np.where(both_empty.reshape(scores.shape), 1.0, scores)
+    return _pairwise(pn, gn, _names_score, np.float64)
+
+
+def _shares_word(p: frozenset[str], g: frozenset[str]) -> bool:
+    """Strict claimants: names that share a word, or no gold name at all."""
+    return not g or bool(p & g)
+
+
+def _strict_unit_ok(p: str | None, g: str | None) -> bool:
+    return not g or strict_units_equal(p, g)
 
 
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
@@ -295,9 +319,9 @@ class _Similarities:
         if self.kind == "claims":
             names = _names_matrix(preds, golds)
             return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
-        units = np.array(
-            [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
-        ).reshape(len(golds), len(preds))
+        units = _pairwise(
+            [p.rec.unit for p in preds], [g.rec.unit for g in golds], units_equal, bool
+        )
         return (
             FIGURE_WEIGHTS["evidence"] * ev
             + FIGURE_WEIGHTS["value"] * self.same()
@@ -312,25 +336,17 @@ class _Similarities:
             ok = self.same()
         elif self.kind == "claims":
             ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
-            ok &= np.array(
-                [
-                    [
-                        not g.tokens("claimant")
-                        or bool(p.tokens("claimant") & g.tokens("claimant"))
-                        for p in preds
-                    ]
-                    for g in golds
-                ],
-                dtype=bool,
-            ).reshape(ok.shape)
+            ok &= _pairwise(
+                [r.tokens("claimant") for r in preds],
+                [r.tokens("claimant") for r in golds],
+                _shares_word,
+                bool,
+            )
         else:
-            ok = self.same() & np.array(
-                [
-                    [not g.rec.unit or strict_units_equal(p.rec.unit, g.rec.unit) for p in preds]
-                    for g in golds
-                ],
-                dtype=bool,
-            ).reshape(len(golds), len(preds))
+            units = _pairwise(
+                [p.rec.unit for p in preds], [g.rec.unit for g in golds], _strict_unit_ok, bool
+            )
+            ok = self.same() & units
         return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
 
 
@@ -419,13 +435,24 @@ def _fields(kind: str, p: Prepared, g: Prepared) -> dict[str, bool]:
 
 
 def _pairs(sim: np.ndarray, threshold: float, mode: MatchMode) -> list[tuple[int, int, float]]:
-    """The (gold, pred, similarity) matches of a similarity matrix in `mode`."""
+    """The (gold, pred, similarity) matches of a similarity matrix in `mode`.
+
+    Plain Python over the matrix's rows: an article's matrices are small, and a dozen numpy
+    calls on each cost more than the loop."""
     # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
     bar = 0.0 if mode == MatchMode.STRICT else threshold
-    usable = (sim >= bar) & (sim > 0.0)
-    if not usable.any():
+    rows = sim.tolist()
+    usable = [
+        (g, p) for g, row in enumerate(rows) for p, v in enumerate(row) if v >= bar and v > 0.0
+    ]
+    if not usable:
         return []
-    return [(g, p, float(sim[g, p])) for g, p in assign(np.where(usable, sim, 0.0), usable)]
+    if len({g for g, _ in usable}) < len(usable) or len({p for _, p in usable}) < len(usable):
+        # a row or column with two usable pairs: the Hungarian assignment decides
+        mask = np.zeros(sim.shape, dtype=bool)
+        mask[tuple(zip(*usable, strict=True))] = True
+        usable = assign(np.where(mask, sim, 0.0), mask)
+    return [(g, p, rows[g][p]) for g, p in usable]
 
 
 def _match_prepared(
