@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from pydantic_core import to_json
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from extractor import errors, records, textnorm
 from extractor.eval.gold import load_gold as load_gold
@@ -196,20 +196,17 @@ def _valid_span(span: tuple[int, int] | None, text_len: int | None) -> tuple[int
     return start, end
 
 
-def _spans(recs: list[Prepared], text_len: int | None) -> np.ndarray:
-    """(n, 2) float starts and ends; NaN where a record has no usable span."""
-    return np.array(
-        [_valid_span(r.rec.span, text_len) or (np.nan, np.nan) for r in recs], dtype=np.float64
-    ).reshape(len(recs), 2)
-
-
 class _Overlap:
     """What both modes' evidence overlaps are made of, computed once per article and type: the
     span intersection of every (gold, pred) pair, and the shared evidence tokens where a span
     is missing (a prediction that could not be grounded still gets credit for its words)."""
 
     def __init__(self, preds: list[Prepared], golds: list[Prepared], text_len: int | None) -> None:
-        ps, gs = _spans(preds, text_len), _spans(golds, text_len)
+        spans = [_valid_span(r.rec.span, text_len) for r in preds + golds]
+        # a missing span stands in as (0, 1), so no NaN needs numpy's error state; its pairs are
+        # then scored by tokens
+        both = np.array([s or (0, 1) for s in spans], dtype=np.float64).reshape(len(spans), 2)
+        ps, gs = both[: len(preds)], both[len(preds) :]
         self.inter = np.maximum(
             np.minimum(ps[None, :, 1], gs[:, None, 1]) - np.maximum(ps[None, :, 0], gs[:, None, 0]),
             0.0,
@@ -217,15 +214,18 @@ class _Overlap:
         self.lp, self.lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
         # (gold, pred, shared tokens, pred tokens, gold tokens) where a span is missing
         self.by_tokens: list[tuple[int, int, int, int, int]] = []
-        for g, p in zip(*np.nonzero(np.isnan(self.inter)), strict=True):
-            pt, gt = preds[p].tokens("evidence"), golds[g].tokens("evidence")
-            self.by_tokens.append((int(g), int(p), len(pt & gt), len(pt), len(gt)))
+        if None in spans:
+            n = len(preds)
+            for g, gold in enumerate(golds):
+                for p, pred in enumerate(preds):
+                    if spans[p] is None or spans[n + g] is None:
+                        pt, gt = pred.tokens("evidence"), gold.tokens("evidence")
+                        self.by_tokens.append((g, p, len(pt & gt), len(pt), len(gt)))
 
     def ratio(self, *, iou: bool) -> np.ndarray:
         """(gold, pred) span IoU, or the overlap over the shorter span."""
         inter, lp, lg = self.inter, self.lp, self.lg
-        with np.errstate(invalid="ignore"):
-            ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
+        ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
         for g, p, n, npt, ngt in self.by_tokens:
             if not npt or not ngt:
                 ev[g, p] = 0.0
@@ -234,17 +234,33 @@ class _Overlap:
         return ev
 
 
-def _pairwise(
-    pred_keys: Sequence[Any], gold_keys: Sequence[Any], fn: Callable[[Any, Any], Any], dtype: Any
+def _by_keys(
+    pred_keys: Sequence[Any],
+    gold_keys: Sequence[Any],
+    table: Callable[[list[Any], list[Any]], np.ndarray],
 ) -> np.ndarray:
-    """`fn(pred key, gold key)` for every (gold, pred) pair, called once per distinct pair of
-    keys: an article's records share a few event types, cues, speakers, values and units."""
+    """A (gold, pred) matrix from `table(distinct pred keys, distinct gold keys)`, which is
+    computed once per distinct pair of keys: an article's records share a few event types,
+    cues, speakers, values and units."""
     up: dict[Any, int] = {}
     ug: dict[Any, int] = {}
     pi = [up.setdefault(k, len(up)) for k in pred_keys]
     gi = [ug.setdefault(k, len(ug)) for k in gold_keys]
-    table = np.array([[fn(p, g) for p in up] for g in ug], dtype=dtype).reshape(len(ug), len(up))
-    return table[np.ix_(gi, pi)]
+    values = table(list(up), list(ug))
+    if len(up) == len(pi) and len(ug) == len(gi):  # all distinct: the table is the matrix
+        return values
+    return values[np.array(gi, dtype=np.intp)[:, None], np.array(pi, dtype=np.intp)]
+
+
+def _pairwise(
+    pred_keys: Sequence[Any], gold_keys: Sequence[Any], fn: Callable[[Any, Any], Any], dtype: Any
+) -> np.ndarray:
+    """`fn(pred key, gold key)` for every (gold, pred) pair, once per distinct pair of keys."""
+
+    def table(up: list[Any], ug: list[Any]) -> np.ndarray:
+        return np.array([[fn(p, g) for p in up] for g in ug], dtype=dtype).reshape(len(ug), len(up))
+
+    return _by_keys(pred_keys, gold_keys, table)
 
 
 def _equal(keys_p: Sequence[Any], keys_g: Sequence[Any]) -> np.ndarray:
@@ -257,10 +273,17 @@ def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
     return _pairwise([p.rec.value for p in preds], [g.rec.value for g in golds], values_equal, bool)
 
 
+def _names_table(pn: list[str], gn: list[str]) -> np.ndarray:
+    """`_names_score` for every (gold, pred) pair of names, with rapidfuzz's cdist."""
+    scores = process.cdist(gn, pn, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
+    both_empty = np.array([[not a and not b for a in pn] for b in gn], dtype=bool)
+    return np.where(both_empty.reshape(scores.shape), 1.0, scores)
+
+
 def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
     """`_names_score` of the claimants for every (gold, pred) pair."""
     pn, gn = [r.norm("claimant") for r in preds], [r.norm("claimant") for r in golds]
-    return _pairwise(pn, gn, _names_score, np.float64)
+    return _by_keys(pn, gn, _names_table)
 
 
 def _shares_word(p: frozenset[str], g: frozenset[str]) -> bool:
