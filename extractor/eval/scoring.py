@@ -52,6 +52,7 @@ from pydantic_core import to_json
 from rapidfuzz import fuzz, process
 
 from extractor import errors, records, textnorm
+from extractor.eval.gold import GoldSet
 from extractor.eval.gold import load_gold as load_gold
 from extractor.eval.report import (
     KINDS,
@@ -751,6 +752,29 @@ class _Scorer:
         )
 
 
+def _score_all(
+    scorer: _Scorer, predictions: Iterable[records.ArticleResult]
+) -> tuple[list[str], list[str]]:
+    """Score every prediction, then every gold article without one: (missing, unscored) ids."""
+    seen: set[str] = set()
+    unscored: list[str] = []
+    for pred in predictions:
+        if pred.article_id in seen:
+            raise errors.InputError(
+                f"article {pred.article_id!r} appears more than once in the predictions; "
+                "keep one line per article"
+            )
+        seen.add(pred.article_id)
+        if pred.article_id in scorer.gold:
+            scorer.add(pred.article_id, pred)
+        else:
+            unscored.append(pred.article_id)
+    missing = sorted(set(scorer.gold) - seen)
+    for article_id in missing:
+        scorer.add(article_id, None)
+    return missing, unscored
+
+
 def score(
     predictions: Iterable[records.ArticleResult],
     gold: Mapping[str, records.GoldArticle],
@@ -765,29 +789,21 @@ def score(
     Only the record types in `types` are scored: a suite whose benchmark labels only claims
     does not count the events and figures a model finds as false positives. `predictions` may
     be a stream (`iter_predictions`): each is scored when it arrives and then let go.
+    A `GoldSet` loaded with `lazy=True` is checked as it is read; any problem is reported as
+    an up-front check would have (a gold file's problem first).
     """
     if not gold:
         raise errors.GoldError("no gold articles to score against; point --gold at evals/gold")
-    kinds = [k for k in KINDS if k in types]
-    if not kinds:
-        raise errors.UsageError(f"no record type to score; pick from {', '.join(KINDS)}")
-    scorer = _Scorer(gold, threshold, mode, kinds, observers)
-    seen: set[str] = set()
-    unscored: list[str] = []
-    for pred in predictions:
-        if pred.article_id in seen:
-            raise errors.InputError(
-                f"article {pred.article_id!r} appears more than once in the predictions; "
-                "keep one line per article"
-            )
-        seen.add(pred.article_id)
-        if pred.article_id in gold:
-            scorer.add(pred.article_id, pred)
-        else:
-            unscored.append(pred.article_id)
-    missing = sorted(set(gold) - seen)
-    for article_id in missing:
-        scorer.add(article_id, None)
+    try:
+        kinds = [k for k in KINDS if k in types]
+        if not kinds:
+            raise errors.UsageError(f"no record type to score; pick from {', '.join(KINDS)}")
+        scorer = _Scorer(gold, threshold, mode, kinds, observers)
+        missing, unscored = _score_all(scorer, predictions)
+    except errors.ExtractorError:
+        if isinstance(gold, GoldSet):
+            gold.check_all()
+        raise
     by_type = scorer.by_type()
     modes = {
         mode: {kind: counts(m.tp, m.fp, m.fn) for kind, m in by_type.items()},
