@@ -37,7 +37,6 @@ over every gold article, so an article with no gold and no predictions counts as
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
 from collections import Counter
@@ -49,7 +48,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 from pydantic_core import to_json
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from extractor import errors, records, textnorm
 from extractor.eval.gold import GoldSet
@@ -197,108 +196,29 @@ def _valid_span(span: tuple[int, int] | None, text_len: int | None) -> tuple[int
     return start, end
 
 
-class _Overlap:
-    """What both modes' evidence overlaps are made of, computed once per article and type: the
-    span intersection of every (gold, pred) pair, and the shared evidence tokens where a span
-    is missing (a prediction that could not be grounded still gets credit for its words)."""
-
-    def __init__(self, preds: list[Prepared], golds: list[Prepared], text_len: int | None) -> None:
-        spans = [_valid_span(r.rec.span, text_len) for r in preds + golds]
-        # a missing span stands in as (0, 1), so no NaN needs numpy's error state; its pairs are
-        # then scored by tokens
-        both = np.array([s or (0, 1) for s in spans], dtype=np.float64).reshape(len(spans), 2)
-        ps, gs = both[: len(preds)], both[len(preds) :]
-        self.inter = np.maximum(
-            np.minimum(ps[None, :, 1], gs[:, None, 1]) - np.maximum(ps[None, :, 0], gs[:, None, 0]),
-            0.0,
-        )
-        self.lp, self.lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
-        # (gold, pred, shared tokens, pred tokens, gold tokens) where a span is missing
-        self.by_tokens: list[tuple[int, int, int, int, int]] = []
-        if None in spans:
-            n = len(preds)
-            for g, gold in enumerate(golds):
-                for p, pred in enumerate(preds):
-                    if spans[p] is None or spans[n + g] is None:
-                        pt, gt = pred.tokens("evidence"), gold.tokens("evidence")
-                        self.by_tokens.append((g, p, len(pt & gt), len(pt), len(gt)))
-
-    def ratio(self, *, iou: bool) -> np.ndarray:
-        """(gold, pred) span IoU, or the overlap over the shorter span."""
-        inter, lp, lg = self.inter, self.lp, self.lg
-        ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
-        for g, p, n, npt, ngt in self.by_tokens:
-            if not npt or not ngt:
-                ev[g, p] = 0.0
-            else:
-                ev[g, p] = n / (npt + ngt - n if iou else min(npt, ngt))
-        return ev
-
-
-def _by_keys(
-    pred_keys: Sequence[Any],
-    gold_keys: Sequence[Any],
-    table: Callable[[list[Any], list[Any]], np.ndarray],
-) -> np.ndarray:
-    """A (gold, pred) matrix from `table(distinct pred keys, distinct gold keys)`, which is
-    computed once per distinct pair of keys: an article's records share a few event types,
-    cues, speakers, values and units."""
-    up: dict[Any, int] = {}
-    ug: dict[Any, int] = {}
-    pi = [up.setdefault(k, len(up)) for k in pred_keys]
-    gi = [ug.setdefault(k, len(ug)) for k in gold_keys]
-    values = table(list(up), list(ug))
-    if len(up) == len(pi) and len(ug) == len(gi):  # all distinct: the table is the matrix
-        return values
-    return values[np.array(gi, dtype=np.intp)[:, None], np.array(pi, dtype=np.intp)]
-
-
-def _pairwise(
-    pred_keys: Sequence[Any], gold_keys: Sequence[Any], fn: Callable[[Any, Any], Any], dtype: Any
-) -> np.ndarray:
-    """`fn(pred key, gold key)` for every (gold, pred) pair, once per distinct pair of keys."""
-
-    def table(up: list[Any], ug: list[Any]) -> np.ndarray:
-        return np.array([[fn(p, g) for p in up] for g in ug], dtype=dtype).reshape(len(ug), len(up))
-
-    return _by_keys(pred_keys, gold_keys, table)
-
-
-def _equal(keys_p: Sequence[Any], keys_g: Sequence[Any]) -> np.ndarray:
-    """(gold, pred) equality of hashable keys, as a boolean matrix."""
-    return _pairwise(keys_p, keys_g, operator.eq, bool)
-
-
-def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`values_equal` for every (gold, pred) pair (the one tolerance, not a copy of it)."""
-    return _pairwise([p.rec.value for p in preds], [g.rec.value for g in golds], values_equal, bool)
-
-
-def _names_table(pn: list[str], gn: list[str]) -> np.ndarray:
-    """`_names_score` for every (gold, pred) pair of names, with rapidfuzz's cdist."""
-    scores = process.cdist(gn, pn, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
-    both_empty = np.array([[not a and not b for a in pn] for b in gn], dtype=bool)
-    return np.where(both_empty.reshape(scores.shape), 1.0, scores)
-
-
-def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`_names_score` of the claimants for every (gold, pred) pair."""
-    pn, gn = [r.norm("claimant") for r in preds], [r.norm("claimant") for r in golds]
-    return _by_keys(pn, gn, _names_table)
-
-
-def _shares_word(p: frozenset[str], g: frozenset[str]) -> bool:
-    """Strict claimants: names that share a word, or no gold name at all."""
-    return not g or bool(p & g)
-
-
-def _strict_unit_ok(p: str | None, g: str | None) -> bool:
-    return not g or strict_units_equal(p, g)
+def _overlaps(
+    pred: Prepared,
+    gold: Prepared,
+    ps: tuple[int, int] | None,
+    gs: tuple[int, int] | None,
+) -> tuple[float, float]:
+    """(IoU, overlap over the shorter) of two records' spans, or of their evidence tokens when a
+    span is missing (a prediction that could not be grounded still gets credit for its words)."""
+    if ps is None or gs is None:
+        pt, gt = pred.tokens("evidence"), gold.tokens("evidence")
+        if not pt or not gt:
+            return 0.0, 0.0
+        n = len(pt & gt)
+        return n / (len(pt) + len(gt) - n), n / min(len(pt), len(gt))
+    inter = max(min(ps[1], gs[1]) - max(ps[0], gs[0]), 0)
+    lp, lg = ps[1] - ps[0], gs[1] - gs[0]
+    return inter / (lp + lg - inter), inter / min(lp, lg)
 
 
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
     """Character IoU of the spans, or token Jaccard of the evidence when a span is missing."""
-    return float(_Overlap([Prepared(pred)], [Prepared(gold)], text_len).ratio(iou=True)[0, 0])
+    spans = _valid_span(pred.span, text_len), _valid_span(gold.span, text_len)
+    return _overlaps(Prepared(pred), Prepared(gold), *spans)[0]
 
 
 def strict_units_equal(pred: str | None, gold: str | None) -> bool:
@@ -310,68 +230,101 @@ def strict_units_equal(pred: str | None, gold: str | None) -> bool:
     return min(len(a), len(b)) > STRICT_SYMBOL_MAX and a.casefold() == b.casefold()
 
 
-class _Similarities:
-    """Both modes' (gold, pred) similarity matrices of one article and record type, sharing
-    what they have in common (the span intersections, event types, figure values)."""
+#: the most a lenient pair scores without any shared evidence (its claimant; value and unit)
+_WITHOUT_EVIDENCE = {
+    "events": 0.0,
+    "claims": CLAIM_WEIGHTS["claimant"],
+    "figures": FIGURE_WEIGHTS["value"] + FIGURE_WEIGHTS["unit"],
+}
+
+
+class _Candidates:
+    """The (gold, pred) pairs of one article and record type that can match, with both modes'
+    evidence overlaps: pairs whose spans overlap, or that lack a span (compared by tokens).
+
+    A pair whose spans do not overlap scores 0 in strict mode and at most `_WITHOUT_EVIDENCE`
+    in lenient mode, below any usual threshold: skipping it leaves every match as it is and
+    spares the similarity of most pairs. With a threshold that low (or `every`), every pair is
+    a candidate. Both modes' similarities are computed from these (`lenient`, `strict`)."""
 
     def __init__(
-        self, kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
+        self,
+        kind: str,
+        preds: list[Prepared],
+        golds: list[Prepared],
+        text_len: int | None,
+        threshold: float,
+        every: bool = False,
     ) -> None:
         self.kind, self.preds, self.golds = kind, preds, golds
-        self.overlap = _Overlap(preds, golds, text_len)
-        self._same: np.ndarray | None = None
+        self.shape = (len(golds), len(preds))
+        every = every or threshold <= _WITHOUT_EVIDENCE[kind]
+        ps = [_valid_span(r.rec.span, text_len) for r in preds]
+        #: (gold, pred, IoU, overlap over the shorter), gold-major
+        self.pairs: list[tuple[int, int, float, float]] = []
+        for g, gold in enumerate(golds):
+            gs = _valid_span(gold.rec.span, text_len)
+            for p, pred in enumerate(preds):
+                span = ps[p]
+                apart = (
+                    span is not None
+                    and gs is not None
+                    and min(span[1], gs[1]) <= max(span[0], gs[0])
+                )
+                if apart and not every:
+                    continue
+                self.pairs.append((g, p, *_overlaps(pred, gold, span, gs)))
 
-    def same(self) -> np.ndarray:
-        """Equal event types (events) or equal values (figures), for both modes."""
-        if self._same is None:
-            preds, golds = self.preds, self.golds
-            self._same = (
-                _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
-                if self.kind == "events"
-                else _values_equal(preds, golds)
-            )
-        return self._same
-
-    def of(self, mode: MatchMode) -> np.ndarray:
+    def of(self, mode: MatchMode) -> list[tuple[int, int, float]]:
+        """(gold, pred, similarity) of every candidate pair in `mode`."""
         return self.strict() if mode == MatchMode.STRICT else self.lenient()
 
-    def lenient(self) -> np.ndarray:
+    def lenient(self) -> list[tuple[int, int, float]]:
         preds, golds = self.preds, self.golds
-        ev = self.overlap.ratio(iou=True)
         if self.kind == "events":
-            return np.where(self.same(), ev, 0.0)
+            return [
+                (g, p, iou if preds[p].rec.event_type == golds[g].rec.event_type else 0.0)
+                for g, p, iou, _ in self.pairs
+            ]
         if self.kind == "claims":
-            names = _names_matrix(preds, golds)
-            return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
-        units = _pairwise(
-            [p.rec.unit for p in preds], [g.rec.unit for g in golds], units_equal, bool
-        )
-        return (
-            FIGURE_WEIGHTS["evidence"] * ev
-            + FIGURE_WEIGHTS["value"] * self.same()
-            + FIGURE_WEIGHTS["unit"] * units
-        )
+            ew, cw = CLAIM_WEIGHTS["evidence"], CLAIM_WEIGHTS["claimant"]
+            return [
+                (
+                    g,
+                    p,
+                    ew * iou
+                    + cw * _names_score(preds[p].norm("claimant"), golds[g].norm("claimant")),
+                )
+                for g, p, iou, _ in self.pairs
+            ]
+        ew, vw, uw = FIGURE_WEIGHTS["evidence"], FIGURE_WEIGHTS["value"], FIGURE_WEIGHTS["unit"]
+        out = []
+        for g, p, iou, _ in self.pairs:
+            pr, gr = preds[p].rec, golds[g].rec
+            same_value = values_equal(pr.value, gr.value)
+            out.append((g, p, ew * iou + vw * same_value + uw * units_equal(pr.unit, gr.unit)))
+        return out
 
-    def strict(self) -> np.ndarray:
+    def strict(self) -> list[tuple[int, int, float]]:
         """The overlap over the shorter span where every strict condition holds, else 0."""
-        preds, golds = self.preds, self.golds
-        ev = self.overlap.ratio(iou=False)
+        out = []
+        for g, p, _, shorter in self.pairs:
+            if shorter >= STRICT_MIN_OVERLAP and self._strict_ok(self.preds[p], self.golds[g]):
+                out.append((g, p, shorter))
+        return out
+
+    def _strict_ok(self, pred: Prepared, gold: Prepared) -> bool:
+        pr, gr = pred.rec, gold.rec
         if self.kind == "events":
-            ok = self.same()
-        elif self.kind == "claims":
-            ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
-            ok &= _pairwise(
-                [r.tokens("claimant") for r in preds],
-                [r.tokens("claimant") for r in golds],
-                _shares_word,
-                bool,
-            )
-        else:
-            units = _pairwise(
-                [p.rec.unit for p in preds], [g.rec.unit for g in golds], _strict_unit_ok, bool
-            )
-            ok = self.same() & units
-        return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
+            return bool(pr.event_type == gr.event_type)
+        if self.kind == "claims":
+            if pred.norm("cue") != gold.norm("cue"):
+                return False
+            names = gold.tokens("claimant")
+            return not names or bool(pred.tokens("claimant") & names)
+        return values_equal(pr.value, gr.value) and (
+            not gr.unit or strict_units_equal(pr.unit, gr.unit)
+        )
 
 
 def _check_kind(kind: str) -> None:
@@ -388,7 +341,9 @@ def similarity(
 ) -> float:
     """How well `pred` stands for `gold`, in [0, 1]; the rules are in the module docstring."""
     _check_kind(kind)
-    return float(_Similarities(kind, [Prepared(pred)], [Prepared(gold)], text_len).of(mode)[0, 0])
+    pair = _Candidates(kind, [Prepared(pred)], [Prepared(gold)], text_len, 0.0, every=True)
+    found = pair.of(mode)
+    return found[0][2] if found else 0.0
 
 
 # --- per-field agreement over matched pairs -------------------------------------------------
@@ -458,25 +413,22 @@ def _fields(kind: str, p: Prepared, g: Prepared) -> dict[str, bool]:
 # --- pairing ---------------------------------------------------------------------------------
 
 
-def _pairs(sim: np.ndarray, threshold: float, mode: MatchMode) -> list[tuple[int, int, float]]:
-    """The (gold, pred, similarity) matches of a similarity matrix in `mode`.
-
-    Plain Python over the matrix's rows: an article's matrices are small, and a dozen numpy
-    calls on each cost more than the loop."""
+def _pairs(
+    candidates: _Candidates, threshold: float, mode: MatchMode
+) -> list[tuple[int, int, float]]:
+    """The (gold, pred, similarity) matches among the candidates in `mode`."""
     # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
     bar = 0.0 if mode == MatchMode.STRICT else threshold
-    rows = sim.tolist()
-    usable = [
-        (g, p) for g, row in enumerate(rows) for p, v in enumerate(row) if v >= bar and v > 0.0
-    ]
-    if not usable:
-        return []
-    if len({g for g, _ in usable}) < len(usable) or len({p for _, p in usable}) < len(usable):
+    usable = [(g, p, v) for g, p, v in candidates.of(mode) if v >= bar and v > 0.0]
+    if len({g for g, _, _ in usable}) < len(usable) or len({p for _, p, _ in usable}) < len(usable):
         # a row or column with two usable pairs: the Hungarian assignment decides
-        mask = np.zeros(sim.shape, dtype=bool)
-        mask[tuple(zip(*usable, strict=True))] = True
-        usable = assign(np.where(mask, sim, 0.0), mask)
-    return [(g, p, rows[g][p]) for g, p in usable]
+        weights = np.zeros(candidates.shape)
+        mask = np.zeros(candidates.shape, dtype=bool)
+        for g, p, v in usable:
+            weights[g, p], mask[g, p] = v, True
+        chosen = set(assign(weights, mask))
+        usable = [(g, p, v) for g, p, v in usable if (g, p) in chosen]
+    return usable
 
 
 def _match_prepared(
@@ -489,7 +441,7 @@ def _match_prepared(
 ) -> list[tuple[int, int, float]]:
     if not preds or not golds:
         return []
-    return _pairs(_Similarities(kind, preds, golds, text_len).of(mode), threshold, mode)
+    return _pairs(_Candidates(kind, preds, golds, text_len, threshold), threshold, mode)
 
 
 def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
@@ -700,9 +652,9 @@ class _Scorer:
         pairs: list[tuple[int, int, float]] = []
         other = 0
         if preds and golds:
-            sims = _Similarities(kind, preds, golds, None)
-            pairs = _pairs(sims.of(self.mode), self.threshold, self.mode)
-            other = len(_pairs(sims.of(self.other), self.threshold, self.other))
+            candidates = _Candidates(kind, preds, golds, None, self.threshold)
+            pairs = _pairs(candidates, self.threshold, self.mode)
+            other = len(_pairs(candidates, self.threshold, self.other))
         result = _score_type(kind, preds, golds, pairs)
         self.f1s[kind][article_id] = result["f1"]
         for tally, n in ((self.counts[kind], len(pairs)), (self.other_counts[kind], other)):
