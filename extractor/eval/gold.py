@@ -67,13 +67,14 @@ def read_source(
 ) -> tuple[str | None, str]:
     """(text, where) of a gold file's article; text is None and `where` says what was tried."""
     candidates = source_candidates(article, gold_dir, articles_dir)
-    path = next((c for c in candidates if c.is_file()), None)
-    if path is None:
-        return None, f"not found (tried {', '.join(map(str, candidates))})"
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read {path}: {exc}"
+    for path in candidates:
+        try:  # opened straight away: a stat first costs as much again on a slow disk
+            return path.read_text(encoding="utf-8"), str(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, f"cannot read {path}: {exc}"
+    return None, f"not found (tried {', '.join(map(str, candidates))})"
 
 
 def problems(article: records.GoldArticle, text: str) -> list[str]:

@@ -260,20 +260,21 @@ class _Candidates:
         self.shape = (len(golds), len(preds))
         every = every or threshold <= _WITHOUT_EVIDENCE[kind]
         ps = [_valid_span(r.rec.span, text_len) for r in preds]
+        spanned = [(p, span[0], span[1]) for p, span in enumerate(ps) if span is not None]
+        unspanned = [p for p, span in enumerate(ps) if span is None]
+        everyone = range(len(preds))
         #: (gold, pred, IoU, overlap over the shorter), gold-major
         self.pairs: list[tuple[int, int, float, float]] = []
         for g, gold in enumerate(golds):
             gs = _valid_span(gold.rec.span, text_len)
-            for p, pred in enumerate(preds):
-                span = ps[p]
-                apart = (
-                    span is not None
-                    and gs is not None
-                    and min(span[1], gs[1]) <= max(span[0], gs[0])
-                )
-                if apart and not every:
-                    continue
-                self.pairs.append((g, p, *_overlaps(pred, gold, span, gs)))
+            near: Iterable[int] = everyone
+            if gs is not None and not every:  # spans overlap: each starts before the other ends
+                start, end = gs
+                near = [p for p, s, e in spanned if s < end and e > start]
+                if unspanned:
+                    near = sorted([*near, *unspanned])
+            for p in near:
+                self.pairs.append((g, p, *_overlaps(preds[p], gold, ps[p], gs)))
 
     def of(self, mode: MatchMode) -> list[tuple[int, int, float]]:
         """(gold, pred, similarity) of every candidate pair in `mode`."""
