@@ -10,6 +10,7 @@ report of thousands of articles does not hold thousands of models in memory.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import tempfile
@@ -121,12 +122,14 @@ class ArticleStore(Mapping[str, ArticleScore]):
         # open as long as the store lives (a report is read after scoring); closed with it
         self._file = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_BYTES)  # noqa: SIM115
         self._where: dict[str, tuple[int, int]] = {}
+        self._end = 0
 
     def add(self, article_id: str, data: bytes) -> None:
         """Keep one article's JSON; `sort` once all are in."""
-        start = self._file.seek(0, 2)
+        self._file.seek(self._end)
         self._file.write(data)
-        self._where[article_id] = (start, len(data))
+        self._where[article_id] = (self._end, len(data))
+        self._end += len(data)
 
     def sort(self) -> None:
         """Iterate in article id order, as the report lists them."""
@@ -294,9 +297,17 @@ class Report(_Model):
                 continue
             out.write("{")
             store = self.articles if isinstance(self.articles, ArticleStore) else None
+            # a UTF-8 file takes the stored JSON as bytes, without decoding and encoding it again
+            # (its line ends stay "\n" where a text file might write others: still the same JSON)
+            utf8 = isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name == "utf-8"
+            raw = out.buffer if utf8 else None
             for j, article_id in enumerate(self.articles):
                 out.write("," if j else "")
                 out.write(f"\n    {json.dumps(article_id, ensure_ascii=False)}: ")
+                if store is not None and raw is not None:
+                    out.flush()
+                    raw.write(store.json(article_id).replace(b"\n", b"\n    "))
+                    continue
                 data = (
                     store.json(article_id).decode("utf-8")
                     if store is not None
