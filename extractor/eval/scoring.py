@@ -135,7 +135,7 @@ def names_similarity(a: str | None, b: str | None) -> float:
 # --- prepared records: each string normalised once, not once per pair ------------------------
 
 
-@dataclass
+@dataclass(slots=True, init=False)
 class Prepared:
     """A record with its normalised strings, each computed once however many pairs use it.
 
@@ -144,8 +144,11 @@ class Prepared:
     """
 
     rec: Any
-    memo: dict[str, str] = field(default_factory=dict)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, str]
+    _cache: dict[str, Any]
+
+    def __init__(self, rec: Any, memo: dict[str, str] | None = None) -> None:
+        self.rec, self.memo, self._cache = rec, {} if memo is None else memo, {}
 
     def norm(self, name: str) -> str:
         """`normalize_text` of a string field, memoised."""
@@ -180,7 +183,7 @@ class Prepared:
 
 
 def _prepare(recs: Iterable[Any], memo: dict[str, str] | None = None) -> list[Prepared]:
-    shared = {} if memo is None else memo
+    shared: dict[str, str] = {} if memo is None else memo
     return [Prepared(r, shared) for r in recs]
 
 
