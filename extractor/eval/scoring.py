@@ -359,12 +359,20 @@ def _same(name: str) -> FieldCheck:
     return lambda p, g: getattr(p.rec, name) == getattr(g.rec, name)
 
 
+def _or_same(name: str, check: FieldCheck) -> FieldCheck:
+    """`check`, which holds for equal values anyway, run only when the values differ: their
+    normalisation is most of the cost of the fields."""
+    return lambda p, g: getattr(p.rec, name) == getattr(g.rec, name) or check(p, g)
+
+
 def _norm_same(name: str) -> FieldCheck:
-    return lambda p, g: p.norm(name) == g.norm(name)
+    return _or_same(name, lambda p, g: p.norm(name) == g.norm(name))
 
 
 def _names_same(name: str) -> FieldCheck:
-    return lambda p, g: _names_score(p.norm(name), g.norm(name)) * 100 >= FUZZY_FIELD_MIN
+    return _or_same(
+        name, lambda p, g: _names_score(p.norm(name), g.norm(name)) * 100 >= FUZZY_FIELD_MIN
+    )
 
 
 def _fuzzy_same(name: str) -> FieldCheck:
@@ -372,11 +380,11 @@ def _fuzzy_same(name: str) -> FieldCheck:
         a, b = p.norm(name), g.norm(name)
         return (not a and not b) or fuzz.ratio(a, b) >= FUZZY_FIELD_MIN
 
-    return check
+    return _or_same(name, check)
 
 
 def _name_sets_same(name: str) -> FieldCheck:
-    return lambda p, g: p.names(name) == g.names(name)
+    return _or_same(name, lambda p, g: p.names(name) == g.names(name))
 
 
 FIELDS: dict[str, dict[str, FieldCheck]] = {
