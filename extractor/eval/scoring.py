@@ -486,19 +486,20 @@ def match(
 
 def _label(kind: str, rec: Any) -> str:
     if kind == "events":
-        return rec.event_type.value
+        return rec.event_type  # a StrEnum: its JSON is its value
     if kind == "claims":
         return rec.claimant
     return rec.text
 
 
 def _view(kind: str, rec: Any) -> dict[str, Any]:
-    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`)."""
+    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`);
+    enum members (`StrEnum`) are left to `to_json`, which writes their values."""
     return {
         "label": _label(kind, rec),
         "evidence": rec.evidence,
         "span": rec.span,
-        "grounding": rec.grounding.value,
+        "grounding": rec.grounding,
     }
 
 
@@ -673,8 +674,9 @@ class _Scorer:
             tally[0] += n
             tally[1] += len(preds) - n
             tally[2] += len(golds) - n
+        hits = self.field_hits[kind]
         for pair in result["pairs"]:
-            self.field_hits[kind].update(name for name, ok in pair["fields"].items() if ok)
+            hits.update([name for name, ok in pair["fields"].items() if ok])
         self.predicted_records[kind] += len(predicted)
         self.grounded_records[kind] += sum(
             r.grounding != records.Grounding.NOT_FOUND for r in predicted
