@@ -486,20 +486,19 @@ def match(
 
 def _label(kind: str, rec: Any) -> str:
     if kind == "events":
-        return rec.event_type  # a StrEnum: its JSON is its value
+        return rec.event_type.value
     if kind == "claims":
         return rec.claimant
     return rec.text
 
 
 def _view(kind: str, rec: Any) -> dict[str, Any]:
-    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`);
-    enum members (`StrEnum`) are left to `to_json`, which writes their values."""
+    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`)."""
     return {
         "label": _label(kind, rec),
         "evidence": rec.evidence,
         "span": rec.span,
-        "grounding": rec.grounding,
+        "grounding": rec.grounding.value,
     }
 
 
