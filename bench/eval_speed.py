@@ -6,8 +6,8 @@ Builds N gold articles (copies of the two seed gold files under new ids, each wi
 text) and N predictions (the offline baseline's answers for the seeds, under the same ids),
 then runs `extractor eval score` in a child process for 2 and for N articles, alternating,
 `--repeat` times each, and prints the median CPU time (user + system) and peak RSS side by side
-with the load average. Targets: N articles cost at most 1 s of CPU more than 2, and peak memory
-stays under 200 MB. Exit status 0 when both hold.
+with the load average. Targets: N articles cost at most N/1000 s of CPU more than 2 (1 s for
+1,000), and peak memory stays under 200 MB. Exit status 0 when both hold.
 
 Peak RSS is the child's own high-water mark (`VmHWM` in /proc/self/status, read as it exits).
 The `ru_maxrss` that `wait4` reports is not: a child started from this process (fork or vfork,
@@ -34,7 +34,8 @@ from extractor.records import ArticleResult, GoldArticle
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "evals" / "gold"
-MAX_EXTRA_CPU_S = 1.0
+#: issue 15: a thousand articles a second (1 s of CPU more for 1,000 articles than for 2)
+MAX_EXTRA_CPU_S_PER_1000 = 1.0
 MAX_RSS_MB = 200.0
 
 
@@ -136,12 +137,13 @@ def main() -> int:
     for n, cpu, rss in rows:
         print(f"{n:>8} {cpu:>8.2f} {rss:>12.1f} {report_mb[n]:>10.2f}")
     extra = rows[1][1] - rows[0][1]
+    max_extra = MAX_EXTRA_CPU_S_PER_1000 * args.n / 1000
     peak = max(r[2] for r in rows)
     print(
-        f"extra CPU for {args.n} articles: {extra:.2f} s (target ≤ {MAX_EXTRA_CPU_S:.1f} s); "
+        f"extra CPU for {args.n} articles: {extra:.2f} s (target ≤ {max_extra:.1f} s); "
         f"peak RSS {peak:.0f} MB (target < {MAX_RSS_MB:.0f} MB)"
     )
-    return 0 if extra <= MAX_EXTRA_CPU_S and peak < MAX_RSS_MB else 1
+    return 0 if extra <= max_extra and peak < MAX_RSS_MB else 1
 
 
 if __name__ == "__main__":
