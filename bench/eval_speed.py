@@ -1,12 +1,18 @@
 """What `extractor eval score` costs for many articles: CPU and peak memory, 2 vs N articles.
 
-Usage: python bench/eval_speed.py [-n 1000]
+Usage: python bench/eval_speed.py [-n 1000] [--repeat 3]
 
 Builds N gold articles (copies of the two seed gold files under new ids, each with its article
 text) and N predictions (the offline baseline's answers for the seeds, under the same ids),
-then runs `extractor eval score` in a child process for 2 and for N articles and prints their
-CPU time (user + system) and peak RSS side by side. Targets: N articles cost at most 1 s of CPU
-more than 2, and peak memory stays under 200 MB. Exit status 0 when both hold.
+then runs `extractor eval score` in a child process for 2 and for N articles, alternating,
+`--repeat` times each, and prints the median CPU time (user + system) and peak RSS side by side
+with the load average. Targets: N articles cost at most N/1000 s of CPU more than 2 (1 s for
+1,000), and peak memory stays under 200 MB. Exit status 0 when both hold.
+
+Peak RSS is the child's own high-water mark (`VmHWM` in /proc/self/status, read as it exits).
+The `ru_maxrss` that `wait4` reports is not: a child started from this process (fork or vfork,
+then exec) inherits this process's high-water mark, which after building N articles is itself
+over 200 MB. Where /proc is missing it falls back to `ru_maxrss`, and says so.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +34,8 @@ from extractor.records import ArticleResult, GoldArticle
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "evals" / "gold"
-MAX_EXTRA_CPU_S = 1.0
+#: issue 15: a thousand articles a second (1 s of CPU more for 1,000 articles than for 2)
+MAX_EXTRA_CPU_S_PER_1000 = 1.0
 MAX_RSS_MB = 200.0
 
 
@@ -58,23 +66,45 @@ def build(folder: Path, n: int, preds: list[ArticleResult]) -> Path:
     return path
 
 
+# `extractor eval score` as the command runs it; the child writes its own peak RSS (kB) to the
+# file named by its first argument when it exits
+CHILD = """
+import atexit, sys
+peak_file = sys.argv.pop(1)
+
+def peak() -> None:
+    with open("/proc/self/status") as status, open(peak_file, "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+atexit.register(peak)
+from extractor.cli import main
+sys.argv[0] = "extractor"
+main()
+"""
+HAVE_PROC = Path("/proc/self/status").is_file()
+
+
 def score_cost(folder: Path, predictions: Path) -> tuple[float, float]:
     """(CPU seconds, peak RSS in MB) of one `extractor eval score` child process."""
-    code = "import sys; from extractor.cli import main; sys.argv[0] = 'extractor'; main()"
     args = ["eval", "score", str(predictions), "--gold", str(folder / "evals" / "gold")]
     args += ["--report", str(folder / "report.json")]
+    peak_file = folder / "peak-kb"
+    peak_file.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-c", CHILD, str(peak_file), *args]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"eval score failed with exit {proc.returncode}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    peak_kb = float(peak_file.read_text()) if HAVE_PROC else usage.ru_maxrss
+    return usage.ru_utime + usage.ru_stime, peak_kb / 1024
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=1000, help="articles in the large run")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each size (median)")
     args = ap.parse_args()
     seeds = [
         ROOT / g.source
@@ -83,24 +113,37 @@ def main() -> int:
         )
     ]
     preds = asyncio.run(_baseline(seeds))
-    rows = []
+    sizes = (2, args.n)
+    runs: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
+    report_mb: dict[int, float] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (2, args.n):
-            folder = Path(tmp) / f"n{n}"
-            predictions = build(folder, n, preds)
-            cpu, rss = score_cost(folder, predictions)
-            size = (folder / "report.json").stat().st_size / 1e6
-            rows.append((n, cpu, rss, size))
+        folders = {n: Path(tmp) / f"n{n}" for n in sizes}
+        inputs = {n: build(folders[n], n, preds) for n in sizes}
+        for _ in range(args.repeat):  # alternating, so load from elsewhere falls on both alike
+            for n in sizes:
+                runs[n].append(score_cost(folders[n], inputs[n]))
+        report_mb = {n: (folders[n] / "report.json").stat().st_size / 1e6 for n in sizes}
+    load_after = os.getloadavg()
+    rows = [
+        (n, statistics.median(c for c, _ in runs[n]), max(r for _, r in runs[n])) for n in sizes
+    ]
+    rss_kind = "VmHWM" if HAVE_PROC else "ru_maxrss (no /proc: includes this process's own peak)"
+    print(
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"CPU median of {args.repeat}, peak RSS ({rss_kind}) max of {args.repeat}"
+    )
     print(f"{'articles':>8} {'CPU s':>8} {'peak RSS MB':>12} {'report MB':>10}")
-    for n, cpu, rss, size in rows:
-        print(f"{n:>8} {cpu:>8.2f} {rss:>12.1f} {size:>10.2f}")
+    for n, cpu, rss in rows:
+        print(f"{n:>8} {cpu:>8.2f} {rss:>12.1f} {report_mb[n]:>10.2f}")
     extra = rows[1][1] - rows[0][1]
+    max_extra = MAX_EXTRA_CPU_S_PER_1000 * args.n / 1000
     peak = max(r[2] for r in rows)
     print(
-        f"extra CPU for {args.n} articles: {extra:.2f} s (target ≤ {MAX_EXTRA_CPU_S:.1f} s); "
+        f"extra CPU for {args.n} articles: {extra:.2f} s (target ≤ {max_extra:.1f} s); "
         f"peak RSS {peak:.0f} MB (target < {MAX_RSS_MB:.0f} MB)"
     )
-    return 0 if extra <= MAX_EXTRA_CPU_S and peak < MAX_RSS_MB else 1
+    return 0 if extra <= max_extra and peak < MAX_RSS_MB else 1
 
 
 if __name__ == "__main__":

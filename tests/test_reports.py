@@ -19,7 +19,7 @@ from extractor import records
 from extractor.eval import cli as eval_cli
 from extractor.eval import render as reports
 from extractor.eval import scoring, tasks
-from extractor.eval.report import ArticleScore, RecordView, Report
+from extractor.eval.report import ArticleScore, ArticleStore, RecordView, Report
 from extractor.review import TAG
 
 DATA = Path(__file__).parent / "data" / "scoring"
@@ -325,3 +325,36 @@ def test_report_round_trips_through_json(report_a: Report) -> None:
         "span": list(report_a.articles["kursk-1"].events.missed[0].span),
         "grounding": "exact",
     }
+
+
+def test_a_scored_report_keeps_its_articles_as_json(tmp_path: Path) -> None:
+    """`score` keeps each article's score as JSON in an `ArticleStore` (memory stays flat); the
+    report reads, dumps, copies and writes as one whose articles are models in a dict."""
+    preds = scoring.load_predictions(REPO / "predictions_a.jsonl")
+    scored = scoring.score(preds, scoring.load_gold(GOLD_DIR))
+    assert isinstance(scored.articles, ArticleStore)
+    plain = Report.model_validate_json(scored.to_json())
+    assert isinstance(plain.articles, dict)
+    assert dict(scored.articles.items()) == plain.articles
+    assert scored.model_dump(mode="json") == plain.model_dump(mode="json")
+    copy = scored.model_copy(deep=True)
+    assert isinstance(copy.articles, dict) and copy.articles == plain.articles
+    # a file takes the stored JSON as bytes; a text buffer as text; both as the dict writes it
+    for report in (scored, plain):
+        with (tmp_path / "r.json").open("w", encoding="utf-8") as f:
+            report.write_json(f)
+        assert (tmp_path / "r.json").read_text(encoding="utf-8") == plain.to_json()
+    assert scored.to_json() == plain.to_json()
+
+
+def test_article_store_reads_back_past_its_memory_spool() -> None:
+    store = ArticleStore()
+    big = ArticleScore().model_dump_json(indent=2).encode() + b" " * ArticleStore.SPOOL_BYTES
+    for article_id in ("b", "a", "c"):
+        store.add(
+            article_id, big if article_id == "a" else ArticleScore().model_dump_json().encode()
+        )
+    store.sort()
+    assert list(store) == ["a", "b", "c"] and len(store) == 3 and "b" in store
+    assert store["a"] == ArticleScore() and store["c"] == ArticleScore()
+    assert store.json("a") == big

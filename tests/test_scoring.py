@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
 from extractor import errors, records
 from extractor.eval import scoring
@@ -251,3 +254,67 @@ def test_only_the_suite_types_are_scored() -> None:
     assert list(article.by_kind()) == ["claims"]
     with pytest.raises(errors.UsageError, match="no record type"):
         scoring.score(preds, gold, types=[])
+
+
+def _reference_match(
+    kind: str, preds: list[Any], golds: list[Any], threshold: float, mode: scoring.MatchMode
+) -> list[tuple[int, int, float]]:
+    """Every pair's similarity, then scipy's assignment over all of them: what the scorer did
+    before it skipped pairs that cannot match and the assignment where it has no choice."""
+    if not preds or not golds:
+        return []
+    sim = np.array([[scoring.similarity(kind, p, g, mode=mode) for p in preds] for g in golds])
+    bar = 0.0 if mode == scoring.MatchMode.STRICT else threshold
+    usable = (sim >= bar) & (sim > 0.0)
+    if not usable.any():
+        return []
+    rows, cols = linear_sum_assignment(-np.where(usable, sim, 0.0))
+    pairs = zip(rows, cols, strict=True)
+    return [(int(g), int(p), float(sim[g, p])) for g, p in pairs if usable[g, p]]
+
+
+def _scrambled(kind: str, rng: random.Random, n: int) -> list[Any]:
+    """Records of the fixture article with random spans (some missing, some shared), types,
+    speakers, cues, values and units: many overlapping and competing pairs."""
+    case = json.loads((DATA / "cases" / "perfect.json").read_text(encoding="utf-8"))
+    base = records.GoldArticle.model_validate(case["gold"][0])
+    out = []
+    for _ in range(n):
+        rec = rng.choice(getattr(base, kind))
+        start = rng.randrange(0, 60)
+        span = None if rng.random() < 0.15 else (start, start + rng.randrange(1, 40))
+        update: dict[str, Any] = {"span": span}
+        if kind == "events":
+            update["event_type"] = rng.choice(list(records.EventType)[:3])
+        elif kind == "claims":
+            update["claimant"] = rng.choice(["Pat Ryder", "Ryder", "Selenskyj", "Kiew"])
+            update["cue"] = rng.choice(["sagte", "erklärte"])
+        else:
+            update["value"] = rng.choice([3.0, 11000.0, None])
+            update["unit"] = rng.choice(["Soldaten", "km", None])
+        out.append(rec.model_copy(update=update))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_matching_equals_every_pair_scored_and_assigned(seed: int) -> None:
+    """Pairs that cannot match are skipped and the assignment is run only when a record has two
+    candidates: the matches (and their similarities, to the last bit) are those of scoring every
+    pair and running the Hungarian assignment on all of them, at any threshold."""
+    rng = random.Random(seed)
+    for kind in scoring.KINDS:
+        preds, golds = _scrambled(kind, rng, rng.randrange(1, 9)), _scrambled(kind, rng, 6)
+        for mode in scoring.MatchMode:
+            for threshold in (0.0, 0.3, 0.4, 0.5, 0.8):
+                expected = _reference_match(kind, preds, golds, threshold, mode)
+                assert scoring.match(kind, preds, golds, threshold, mode) == expected
+
+
+def test_assign_skips_the_hungarian_run_only_when_it_has_no_choice() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        weights = rng.random((5, 4)) * (rng.random((5, 4)) < 0.3)
+        usable = weights > 0
+        rows, cols = linear_sum_assignment(-weights)
+        expected = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if usable[r, c]]
+        assert scoring.assign(weights, usable) == expected

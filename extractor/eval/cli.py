@@ -147,7 +147,8 @@ def score(
 
     console = Console()
     try:
-        gold_articles = scoring.load_gold(gold, articles)
+        # checked as scoring reads each file: parsed once, not twice (problems still exit 2)
+        gold_articles = scoring.load_gold(gold, articles, lazy=True)
         preds = scoring.iter_predictions(predictions)
         result = tasks.evaluate(
             preds,

@@ -67,13 +67,14 @@ def read_source(
 ) -> tuple[str | None, str]:
     """(text, where) of a gold file's article; text is None and `where` says what was tried."""
     candidates = source_candidates(article, gold_dir, articles_dir)
-    path = next((c for c in candidates if c.is_file()), None)
-    if path is None:
-        return None, f"not found (tried {', '.join(map(str, candidates))})"
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read {path}: {exc}"
+    for path in candidates:
+        try:  # opened straight away: a stat first costs as much again on a slow disk
+            return path.read_text(encoding="utf-8"), str(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, f"cannot read {path}: {exc}"
+    return None, f"not found (tried {', '.join(map(str, candidates))})"
 
 
 def problems(article: records.GoldArticle, text: str) -> list[str]:
@@ -109,14 +110,37 @@ def _short(text: str) -> str:
 
 
 class GoldSet(Mapping[str, records.GoldArticle]):
-    """Checked gold files by article id, each parsed again when asked for: the gold of
-    thousands of articles never sits in memory at once (parsing is cheap next to scoring)."""
+    """Gold files by article id, each parsed again when asked for: the gold of thousands of
+    articles never sits in memory at once.
 
-    def __init__(self, paths: dict[str, Path]) -> None:
+    Checked up front (`load_gold`), or, with `lazy=True`, each file as it is asked for, so a
+    run that reads each article once parses it once; `check_all` then finds the problem an
+    up-front check would have reported (the first in file order)."""
+
+    def __init__(
+        self, paths: dict[str, Path], articles_dir: Path | None = None, *, checked: bool = True
+    ) -> None:
         self._paths = paths
+        self._articles_dir = articles_dir
+        self.checked = checked
 
     def __getitem__(self, article_id: str) -> records.GoldArticle:
-        return _parse(self._paths[article_id])
+        path = self._paths[article_id]
+        article = _parse(path)
+        if not self.checked:
+            _check(path, article, self._articles_dir)
+        return article
+
+    def check_all(self) -> None:
+        """Raise the `GoldError` of the first gold file (in file order) that has a problem."""
+        if not self.checked:
+            for path in self._paths.values():
+                _check(path, _parse(path), self._articles_dir)
+            self.checked = True
+
+    def __contains__(self, article_id: object) -> bool:
+        # Mapping's own would parse the file to answer
+        return article_id in self._paths
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
@@ -127,45 +151,53 @@ class GoldSet(Mapping[str, records.GoldArticle]):
 
 def _parse(path: Path) -> records.GoldArticle:
     try:
-        return records.GoldArticle.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, UnicodeDecodeError) as exc:
+        # bytes: pydantic reads (and checks) UTF-8 itself, a decoded copy would cost a tenth more
+        return records.GoldArticle.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
         raise errors.GoldError(
             f"gold file {path} does not validate: {exc}; fix it against schemas/"
         ) from exc
 
 
-def load_gold(directory: str | Path, articles_dir: Path | None = None) -> GoldSet:
-    """Every `<article_id>.json` of a folder, schema-valid and checked against its article."""
+def _check(path: Path, article: records.GoldArticle, articles_dir: Path | None) -> None:
+    """Raise a `GoldError` unless the file is named by its id and its spans hold its evidence."""
+    if article.article_id != path.stem:
+        raise errors.GoldError(
+            f"gold file {path} holds article_id {article.article_id!r}; "
+            f"rename the file to {article.article_id}.json or fix the id"
+        )
+    text, where = read_source(article, path.parent)
+    if text is None and articles_dir is not None:
+        text, where = read_source(article, path.parent, articles_dir)
+    if text is None:
+        raise errors.GoldError(
+            f"gold file {path}: article text {article.source!r} {where}; the gold cannot "
+            "be checked without it (fix `source` or pass --articles DIR)"
+        )
+    found = problems(article, text)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise errors.GoldError(
+            f"gold file {path}: {found[0]}{more}; fix the span or the evidence "
+            f"(python evals/tools/spans.py {path} fills spans from evidence)"
+        )
+
+
+def load_gold(
+    directory: str | Path, articles_dir: Path | None = None, *, lazy: bool = False
+) -> GoldSet:
+    """Every `<article_id>.json` of a folder, schema-valid and checked against its article:
+    here, or with `lazy` as each is read (see `GoldSet`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise errors.GoldError(f"gold directory {directory} does not exist or is not a folder")
-    gold: dict[str, Path] = {}
-    for path in sorted(directory.glob("*.json")):
-        article = _parse(path)
-        if article.article_id != path.stem:
-            raise errors.GoldError(
-                f"gold file {path} holds article_id {article.article_id!r}; "
-                f"rename the file to {article.article_id}.json or fix the id"
-            )
-        text, where = read_source(article, directory)
-        if text is None and articles_dir is not None:
-            text, where = read_source(article, directory, articles_dir)
-        if text is None:
-            raise errors.GoldError(
-                f"gold file {path}: article text {article.source!r} {where}; the gold cannot "
-                "be checked without it (fix `source` or pass --articles DIR)"
-            )
-        found = problems(article, text)
-        if found:
-            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-            raise errors.GoldError(
-                f"gold file {path}: {found[0]}{more}; fix the span or the evidence "
-                f"(python evals/tools/spans.py {path} fills spans from evidence)"
-            )
-        gold[article.article_id] = path
-    if not gold:
+    paths = {path.stem: path for path in sorted(directory.glob("*.json"))}
+    if not paths:
         raise errors.GoldError(f"no gold files (*.json) in {directory}")
-    return GoldSet(gold)
+    gold = GoldSet(paths, articles_dir, checked=False)
+    if not lazy:
+        gold.check_all()
+    return gold
 
 
 def article_texts(

@@ -3,16 +3,22 @@
 The JSON written by `--report` is `Report.model_dump_json`; reading it back
 (`Report.model_validate_json`) also accepts reports written before the typed report existed:
 every field added since then has a default (`modes`, `task`, `meta.matching`, `meta.types`).
+
+A scored run keeps its articles in an `ArticleStore` (their JSON in a temporary file), so the
+report of thousands of articles does not hold thousands of models in memory.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import tempfile
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Literal, TextIO, get_args
+from typing import Any, Literal, TextIO, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer
 
 from extractor.records import ArticleError
 
@@ -102,6 +108,53 @@ class ArticleScore(_Model):
             if score is not None:
                 out[kind] = score
         return out
+
+
+class ArticleStore(Mapping[str, ArticleScore]):
+    """Scored articles by id, each kept as its indented JSON (`ArticleScore.model_dump_json(
+    indent=2)`) in a temporary file and parsed again when asked for: memory stays flat however
+    many articles a run scores, and `Report.write_json` copies the JSON through unparsed."""
+
+    #: bytes kept in memory before the file moves to disk
+    SPOOL_BYTES = 8 << 20
+
+    def __init__(self) -> None:
+        # open as long as the store lives (a report is read after scoring); closed with it
+        self._file = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_BYTES)  # noqa: SIM115
+        self._where: dict[str, tuple[int, int]] = {}
+        self._end = 0
+
+    def add(self, article_id: str, data: bytes) -> None:
+        """Keep one article's JSON; `sort` once all are in."""
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._where[article_id] = (self._end, len(data))
+        self._end += len(data)
+
+    def sort(self) -> None:
+        """Iterate in article id order, as the report lists them."""
+        self._where = dict(sorted(self._where.items()))
+
+    def json(self, article_id: str) -> bytes:
+        start, size = self._where[article_id]
+        self._file.seek(start)
+        return self._file.read(size)
+
+    def __getitem__(self, article_id: str) -> ArticleScore:
+        return ArticleScore.model_validate_json(self.json(article_id))
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, ArticleScore]:
+        # a deep copy is for editing: a plain dict of fresh models
+        return dict(self.items())
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -208,13 +261,21 @@ class Report(_Model):
 
     summary: Summary
     by_type: dict[Kind, TypeMetrics]
-    articles: dict[str, ArticleScore]
+    articles: Mapping[str, ArticleScore] = Field(
+        description="a dict when read from JSON, an `ArticleStore` when just scored"
+    )
     meta: Meta
     modes: dict[MatchMode, dict[Kind, Counts]] = Field(default_factory=dict)
     task: list[TaskMetric] = Field(default_factory=list)
     vs_baseline: VersusBaseline | None = Field(
         default=None, description="this run (B) against the offline baseline (A) on the same suite"
     )
+
+    @field_serializer("articles", mode="wrap")
+    def _articles(
+        self, articles: Mapping[str, ArticleScore], handler: SerializerFunctionWrapHandler
+    ) -> Any:
+        return handler(articles if isinstance(articles, dict) else dict(articles.items()))
 
     def to_json(self) -> str:
         out = io.StringIO()
@@ -235,10 +296,24 @@ class Report(_Model):
                 out.write(_indented(data, 2))
                 continue
             out.write("{")
-            for j, (article_id, article) in enumerate(self.articles.items()):
+            store = self.articles if isinstance(self.articles, ArticleStore) else None
+            # a UTF-8 file takes the stored JSON as bytes, without decoding and encoding it again
+            # (its line ends stay "\n" where a text file might write others: still the same JSON)
+            utf8 = isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name == "utf-8"
+            raw = out.buffer if utf8 else None
+            for j, article_id in enumerate(self.articles):
                 out.write("," if j else "")
                 out.write(f"\n    {json.dumps(article_id, ensure_ascii=False)}: ")
-                out.write(article.model_dump_json(indent=2).replace("\n", "\n    "))
+                if store is not None and raw is not None:
+                    out.flush()
+                    raw.write(store.json(article_id).replace(b"\n", b"\n    "))
+                    continue
+                data = (
+                    store.json(article_id).decode("utf-8")
+                    if store is not None
+                    else self.articles[article_id].model_dump_json(indent=2)
+                )
+                out.write(data.replace("\n", "\n    "))
             out.write("\n  }" if self.articles else "}")
         out.write("\n}\n")
 

@@ -47,28 +47,25 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from rapidfuzz import fuzz, process
+from pydantic_core import to_json
+from rapidfuzz import fuzz
 
 from extractor import errors, records, textnorm
+from extractor.eval.gold import GoldSet
 from extractor.eval.gold import load_gold as load_gold
 from extractor.eval.report import (
     KINDS,
     MATCH_THRESHOLD,
-    ArticleScore,
+    ArticleStore,
     Counts,
     Kind,
     Latency,
     MatchMode,
     Meta,
-    MissedRecord,
-    Pair,
-    RecordView,
     Report,
-    SpuriousRecord,
     Summary,
     Tokens,
     TypeMetrics,
-    TypeScore,
 )
 
 SCORER_VERSION = "2"
@@ -90,6 +87,11 @@ Record = records.Event | records.Claim | records.Figure
 # --- normalisation -------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\w+")
+#: the fold table's invisible characters (soft hyphen, zero-width), which join the word they
+#: split; its quotes and dashes need no mapping here, as punctuation falls away anyway
+_VANISH = re.compile(
+    "[" + re.escape("".join(chr(c) for c, to in textnorm.FOLD_TABLE.items() if not to)) + "]"
+)
 
 
 def normalize_text(text: str | None) -> str:
@@ -100,8 +102,10 @@ def normalize_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    if not text.isascii():  # the fold table: invisible characters join the word they split
-        text = unicodedata.normalize("NFKC", text).translate(textnorm.FOLD_TABLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        if _VANISH.search(text):  # rare: a search is much cheaper than translating every text
+            text = _VANISH.sub("", text)
     return " ".join(_TOKEN.findall(text.casefold()))
 
 
@@ -131,18 +135,34 @@ def names_similarity(a: str | None, b: str | None) -> float:
 # --- prepared records: each string normalised once, not once per pair ------------------------
 
 
-@dataclass
+@dataclass(slots=True, init=False)
 class Prepared:
-    """A record with its normalised strings, each computed once however many pairs use it."""
+    """A record with its normalised strings, each computed once however many pairs use it.
+
+    `memo` may be shared by the records of one article: gold and predicted records quote the
+    same sentences and name the same speakers, and each distinct string is normalised once.
+    """
 
     rec: Any
-    _cache: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, str]
+    _cache: dict[str, Any]
+
+    def __init__(self, rec: Any, memo: dict[str, str] | None = None) -> None:
+        self.rec, self.memo, self._cache = rec, {} if memo is None else memo, {}
 
     def norm(self, name: str) -> str:
         """`normalize_text` of a string field, memoised."""
         value = self._cache.get(name)
         if value is None:
-            value = self._cache[name] = normalize_text(getattr(self.rec, name, None))
+            value = self._cache[name] = self._normalize(getattr(self.rec, name, None))
+        return value
+
+    def _normalize(self, text: str | None) -> str:
+        if not text:
+            return ""
+        value = self.memo.get(text)
+        if value is None:
+            value = self.memo[text] = normalize_text(text)
         return value
 
     def names(self, name: str) -> frozenset[str]:
@@ -150,7 +170,7 @@ class Prepared:
         key = f"{name}[]"
         value = self._cache.get(key)
         if value is None:
-            value = frozenset(normalize_text(x) for x in getattr(self.rec, name)) - {""}
+            value = frozenset(self._normalize(x) for x in getattr(self.rec, name)) - {""}
             self._cache[key] = value
         return value
 
@@ -162,8 +182,9 @@ class Prepared:
         return value
 
 
-def _prepare(recs: Iterable[Any]) -> list[Prepared]:
-    return [Prepared(r) for r in recs]
+def _prepare(recs: Iterable[Any], memo: dict[str, str] | None = None) -> list[Prepared]:
+    shared: dict[str, str] = {} if memo is None else memo
+    return [Prepared(r, shared) for r in recs]
 
 
 # --- similarity ------------------------------------------------------------------------------
@@ -178,65 +199,29 @@ def _valid_span(span: tuple[int, int] | None, text_len: int | None) -> tuple[int
     return start, end
 
 
-def _spans(recs: list[Prepared], text_len: int | None) -> np.ndarray:
-    """(n, 2) float starts and ends; NaN where a record has no usable span."""
-    out = np.full((len(recs), 2), np.nan)
-    for i, r in enumerate(recs):
-        span = _valid_span(r.rec.span, text_len)
-        if span is not None:
-            out[i] = span
-    return out
-
-
 def _overlaps(
-    preds: list[Prepared], golds: list[Prepared], text_len: int | None, *, iou: bool
-) -> np.ndarray:
-    """(gold, pred) span IoU, or overlap over the shorter span; evidence tokens where a span
-    is missing (a prediction that could not be grounded still gets credit for its words)."""
-    ps, gs = _spans(preds, text_len), _spans(golds, text_len)
-    with np.errstate(invalid="ignore"):
-        inter = np.clip(
-            np.minimum(ps[None, :, 1], gs[:, None, 1]) - np.maximum(ps[None, :, 0], gs[:, None, 0]),
-            0.0,
-            None,
-        )
-        lp, lg = (ps[:, 1] - ps[:, 0])[None, :], (gs[:, 1] - gs[:, 0])[:, None]
-        ev = inter / (lp + lg - inter if iou else np.minimum(lp, lg))
-    for g, p in zip(*np.nonzero(np.isnan(ev)), strict=True):
-        pt, gt = preds[p].tokens("evidence"), golds[g].tokens("evidence")
+    pred: Prepared,
+    gold: Prepared,
+    ps: tuple[int, int] | None,
+    gs: tuple[int, int] | None,
+) -> tuple[float, float]:
+    """(IoU, overlap over the shorter) of two records' spans, or of their evidence tokens when a
+    span is missing (a prediction that could not be grounded still gets credit for its words)."""
+    if ps is None or gs is None:
+        pt, gt = pred.tokens("evidence"), gold.tokens("evidence")
         if not pt or not gt:
-            ev[g, p] = 0.0
-            continue
+            return 0.0, 0.0
         n = len(pt & gt)
-        ev[g, p] = n / (len(pt) + len(gt) - n if iou else min(len(pt), len(gt)))
-    return ev
-
-
-def _equal(values_p: list[Any], values_g: list[Any]) -> np.ndarray:
-    """(gold, pred) equality of hashable keys, as a boolean matrix."""
-    return np.array([[a == b for a in values_p] for b in values_g], dtype=bool).reshape(
-        len(values_g), len(values_p)
-    )
-
-
-def _values_equal(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`values_equal` for every (gold, pred) pair (the one tolerance, not a copy of it)."""
-    return np.array(
-        [[values_equal(p.rec.value, g.rec.value) for p in preds] for g in golds], dtype=bool
-    ).reshape(len(golds), len(preds))
-
-
-def _names_matrix(preds: list[Prepared], golds: list[Prepared]) -> np.ndarray:
-    """`_names_score` of the claimants for every (gold, pred) pair, with rapidfuzz's cdist."""
-    pn, gn = [r.norm("claimant") for r in preds], [r.norm("claimant") for r in golds]
-    scores = process.cdist(gn, pn, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
-    both_empty = np.array([[not a and not b for a in pn] for b in gn], dtype=bool)
-    return np.where(both_empty.reshape(scores.shape), 1.0, scores)
+        return n / (len(pt) + len(gt) - n), n / min(len(pt), len(gt))
+    inter = max(min(ps[1], gs[1]) - max(ps[0], gs[0]), 0)
+    lp, lg = ps[1] - ps[0], gs[1] - gs[0]
+    return inter / (lp + lg - inter), inter / min(lp, lg)
 
 
 def evidence_overlap(pred: Record, gold: Record, text_len: int | None = None) -> float:
     """Character IoU of the spans, or token Jaccard of the evidence when a span is missing."""
-    return float(_overlaps([Prepared(pred)], [Prepared(gold)], text_len, iou=True)[0, 0])
+    spans = _valid_span(pred.span, text_len), _valid_span(gold.span, text_len)
+    return _overlaps(Prepared(pred), Prepared(gold), *spans)[0]
 
 
 def strict_units_equal(pred: str | None, gold: str | None) -> bool:
@@ -248,55 +233,102 @@ def strict_units_equal(pred: str | None, gold: str | None) -> bool:
     return min(len(a), len(b)) > STRICT_SYMBOL_MAX and a.casefold() == b.casefold()
 
 
-def _lenient(
-    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
-) -> np.ndarray:
-    ev = _overlaps(preds, golds, text_len, iou=True)
-    if kind == "events":
-        same_type = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
-        return np.where(same_type, ev, 0.0)
-    if kind == "claims":
-        names = _names_matrix(preds, golds)
-        return CLAIM_WEIGHTS["evidence"] * ev + CLAIM_WEIGHTS["claimant"] * names
-    units = np.array(
-        [[units_equal(p.rec.unit, g.rec.unit) for p in preds] for g in golds], dtype=bool
-    ).reshape(len(golds), len(preds))
-    return (
-        FIGURE_WEIGHTS["evidence"] * ev
-        + FIGURE_WEIGHTS["value"] * _values_equal(preds, golds)
-        + FIGURE_WEIGHTS["unit"] * units
-    )
+#: the most a lenient pair scores without any shared evidence (its claimant; value and unit)
+_WITHOUT_EVIDENCE = {
+    "events": 0.0,
+    "claims": CLAIM_WEIGHTS["claimant"],
+    "figures": FIGURE_WEIGHTS["value"] + FIGURE_WEIGHTS["unit"],
+}
 
 
-def _strict(
-    kind: str, preds: list[Prepared], golds: list[Prepared], text_len: int | None
-) -> np.ndarray:
-    """The overlap over the shorter span where every strict condition holds, else 0."""
-    ev = _overlaps(preds, golds, text_len, iou=False)
-    if kind == "events":
-        ok = _equal([r.rec.event_type for r in preds], [r.rec.event_type for r in golds])
-    elif kind == "claims":
-        ok = _equal([r.norm("cue") for r in preds], [r.norm("cue") for r in golds])
-        ok &= np.array(
-            [
-                [
-                    not g.tokens("claimant") or bool(p.tokens("claimant") & g.tokens("claimant"))
-                    for p in preds
-                ]
-                for g in golds
-            ],
-            dtype=bool,
-        ).reshape(ok.shape)
-    else:
-        ok = _values_equal(preds, golds)
-        ok &= np.array(
-            [
-                [not g.rec.unit or strict_units_equal(p.rec.unit, g.rec.unit) for p in preds]
-                for g in golds
-            ],
-            dtype=bool,
-        ).reshape(ok.shape)
-    return np.where(ok & (ev >= STRICT_MIN_OVERLAP), ev, 0.0)
+class _Candidates:
+    """The (gold, pred) pairs of one article and record type that can match, with both modes'
+    evidence overlaps: pairs whose spans overlap, or that lack a span (compared by tokens).
+
+    A pair whose spans do not overlap scores 0 in strict mode and at most `_WITHOUT_EVIDENCE`
+    in lenient mode, below any usual threshold: skipping it leaves every match as it is and
+    spares the similarity of most pairs. With a threshold that low (or `every`), every pair is
+    a candidate. Both modes' similarities are computed from these (`lenient`, `strict`)."""
+
+    def __init__(
+        self,
+        kind: str,
+        preds: list[Prepared],
+        golds: list[Prepared],
+        text_len: int | None,
+        threshold: float,
+        every: bool = False,
+    ) -> None:
+        self.kind, self.preds, self.golds = kind, preds, golds
+        self.shape = (len(golds), len(preds))
+        every = every or threshold <= _WITHOUT_EVIDENCE[kind]
+        ps = [_valid_span(r.rec.span, text_len) for r in preds]
+        spanned = [(p, span[0], span[1]) for p, span in enumerate(ps) if span is not None]
+        unspanned = [p for p, span in enumerate(ps) if span is None]
+        everyone = range(len(preds))
+        #: (gold, pred, IoU, overlap over the shorter), gold-major
+        self.pairs: list[tuple[int, int, float, float]] = []
+        for g, gold in enumerate(golds):
+            gs = _valid_span(gold.rec.span, text_len)
+            near: Iterable[int] = everyone
+            if gs is not None and not every:  # spans overlap: each starts before the other ends
+                start, end = gs
+                near = [p for p, s, e in spanned if s < end and e > start]
+                if unspanned:
+                    near = sorted([*near, *unspanned])
+            for p in near:
+                self.pairs.append((g, p, *_overlaps(preds[p], gold, ps[p], gs)))
+
+    def of(self, mode: MatchMode) -> list[tuple[int, int, float]]:
+        """(gold, pred, similarity) of every candidate pair in `mode`."""
+        return self.strict() if mode == MatchMode.STRICT else self.lenient()
+
+    def lenient(self) -> list[tuple[int, int, float]]:
+        preds, golds = self.preds, self.golds
+        if self.kind == "events":
+            return [
+                (g, p, iou if preds[p].rec.event_type == golds[g].rec.event_type else 0.0)
+                for g, p, iou, _ in self.pairs
+            ]
+        if self.kind == "claims":
+            ew, cw = CLAIM_WEIGHTS["evidence"], CLAIM_WEIGHTS["claimant"]
+            return [
+                (
+                    g,
+                    p,
+                    ew * iou
+                    + cw * _names_score(preds[p].norm("claimant"), golds[g].norm("claimant")),
+                )
+                for g, p, iou, _ in self.pairs
+            ]
+        ew, vw, uw = FIGURE_WEIGHTS["evidence"], FIGURE_WEIGHTS["value"], FIGURE_WEIGHTS["unit"]
+        out = []
+        for g, p, iou, _ in self.pairs:
+            pr, gr = preds[p].rec, golds[g].rec
+            same_value = values_equal(pr.value, gr.value)
+            out.append((g, p, ew * iou + vw * same_value + uw * units_equal(pr.unit, gr.unit)))
+        return out
+
+    def strict(self) -> list[tuple[int, int, float]]:
+        """The overlap over the shorter span where every strict condition holds, else 0."""
+        out = []
+        for g, p, _, shorter in self.pairs:
+            if shorter >= STRICT_MIN_OVERLAP and self._strict_ok(self.preds[p], self.golds[g]):
+                out.append((g, p, shorter))
+        return out
+
+    def _strict_ok(self, pred: Prepared, gold: Prepared) -> bool:
+        pr, gr = pred.rec, gold.rec
+        if self.kind == "events":
+            return bool(pr.event_type == gr.event_type)
+        if self.kind == "claims":
+            if pred.norm("cue") != gold.norm("cue"):
+                return False
+            names = gold.tokens("claimant")
+            return not names or bool(pred.tokens("claimant") & names)
+        return values_equal(pr.value, gr.value) and (
+            not gr.unit or strict_units_equal(pr.unit, gr.unit)
+        )
 
 
 def _check_kind(kind: str) -> None:
@@ -313,8 +345,9 @@ def similarity(
 ) -> float:
     """How well `pred` stands for `gold`, in [0, 1]; the rules are in the module docstring."""
     _check_kind(kind)
-    rule = _strict if mode == MatchMode.STRICT else _lenient
-    return float(rule(kind, [Prepared(pred)], [Prepared(gold)], text_len)[0, 0])
+    pair = _Candidates(kind, [Prepared(pred)], [Prepared(gold)], text_len, 0.0, every=True)
+    found = pair.of(mode)
+    return found[0][2] if found else 0.0
 
 
 # --- per-field agreement over matched pairs -------------------------------------------------
@@ -326,12 +359,20 @@ def _same(name: str) -> FieldCheck:
     return lambda p, g: getattr(p.rec, name) == getattr(g.rec, name)
 
 
+def _or_same(name: str, check: FieldCheck) -> FieldCheck:
+    """`check`, which holds for equal values anyway, run only when the values differ: their
+    normalisation is most of the cost of the fields."""
+    return lambda p, g: getattr(p.rec, name) == getattr(g.rec, name) or check(p, g)
+
+
 def _norm_same(name: str) -> FieldCheck:
-    return lambda p, g: p.norm(name) == g.norm(name)
+    return _or_same(name, lambda p, g: p.norm(name) == g.norm(name))
 
 
 def _names_same(name: str) -> FieldCheck:
-    return lambda p, g: _names_score(p.norm(name), g.norm(name)) * 100 >= FUZZY_FIELD_MIN
+    return _or_same(
+        name, lambda p, g: _names_score(p.norm(name), g.norm(name)) * 100 >= FUZZY_FIELD_MIN
+    )
 
 
 def _fuzzy_same(name: str) -> FieldCheck:
@@ -339,11 +380,11 @@ def _fuzzy_same(name: str) -> FieldCheck:
         a, b = p.norm(name), g.norm(name)
         return (not a and not b) or fuzz.ratio(a, b) >= FUZZY_FIELD_MIN
 
-    return check
+    return _or_same(name, check)
 
 
 def _name_sets_same(name: str) -> FieldCheck:
-    return lambda p, g: p.names(name) == g.names(name)
+    return _or_same(name, lambda p, g: p.names(name) == g.names(name))
 
 
 FIELDS: dict[str, dict[str, FieldCheck]] = {
@@ -384,6 +425,24 @@ def _fields(kind: str, p: Prepared, g: Prepared) -> dict[str, bool]:
 # --- pairing ---------------------------------------------------------------------------------
 
 
+def _pairs(
+    candidates: _Candidates, threshold: float, mode: MatchMode
+) -> list[tuple[int, int, float]]:
+    """The (gold, pred, similarity) matches among the candidates in `mode`."""
+    # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
+    bar = 0.0 if mode == MatchMode.STRICT else threshold
+    usable = [(g, p, v) for g, p, v in candidates.of(mode) if v >= bar and v > 0.0]
+    if len({g for g, _, _ in usable}) < len(usable) or len({p for _, p, _ in usable}) < len(usable):
+        # a row or column with two usable pairs: the Hungarian assignment decides
+        weights = np.zeros(candidates.shape)
+        mask = np.zeros(candidates.shape, dtype=bool)
+        for g, p, v in usable:
+            weights[g, p], mask[g, p] = v, True
+        chosen = set(assign(weights, mask))
+        usable = [(g, p, v) for g, p, v in usable if (g, p) in chosen]
+    return usable
+
+
 def _match_prepared(
     kind: str,
     preds: list[Prepared],
@@ -394,19 +453,19 @@ def _match_prepared(
 ) -> list[tuple[int, int, float]]:
     if not preds or not golds:
         return []
-    rule = _strict if mode == MatchMode.STRICT else _lenient
-    sim = rule(kind, preds, golds, text_len)
-    # strict pairs carry their own bar (STRICT_MIN_OVERLAP); the threshold is lenient's
-    bar = 0.0 if mode == MatchMode.STRICT else threshold
-    usable = (sim >= bar) & (sim > 0.0)
-    if not usable.any():
-        return []
-    return [(g, p, float(sim[g, p])) for g, p in assign(np.where(usable, sim, 0.0), usable)]
+    return _pairs(_Candidates(kind, preds, golds, text_len, threshold), threshold, mode)
 
 
 def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
     """The one-to-one (row, column) pairing of largest total weight, usable pairs only
-    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay)."""
+    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay).
+
+    Weights must be positive where usable. When no row and no column has two usable pairs, every
+    usable pair is in the best assignment: they are returned without running it (the usual case,
+    and most of the scorer's time when it ran for every article)."""
+    if usable.sum(axis=0).max(initial=0) <= 1 and usable.sum(axis=1).max(initial=0) <= 1:
+        rows, cols = np.nonzero(usable)
+        return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-weights)
@@ -434,6 +493,7 @@ def _label(kind: str, rec: Any) -> str:
 
 
 def _view(kind: str, rec: Any) -> dict[str, Any]:
+    """A `RecordView` as JSON data (the report's articles are built as data, see `_score_type`)."""
     return {
         "label": _label(kind, rec),
         "evidence": rec.evidence,
@@ -457,44 +517,44 @@ def counts(tp: int, fp: int, fn: int) -> Counts:
 
 
 def _score_type(
-    kind: str,
-    preds: list[Prepared],
-    golds: list[Prepared],
-    threshold: float,
-    mode: MatchMode,
-) -> TypeScore:
-    # the report's parts are built from validated records: model_construct skips revalidation
-    pairs = _match_prepared(kind, preds, golds, threshold, mode)
+    kind: str, preds: list[Prepared], golds: list[Prepared], pairs: list[tuple[int, int, float]]
+) -> dict[str, Any]:
+    """One article's `TypeScore` as JSON data, in the model's field order.
+
+    Building thousands of small models (`Pair`, `RecordView`, …) per run was most of the
+    scorer's time; the data goes straight to JSON (`ArticleStore`) and becomes a `TypeScore`
+    again only when a renderer asks for that article.
+    """
     paired_gold = {g for g, _, _ in pairs}
     paired_pred = {p for _, p, _ in pairs}
     tp, fp, fn = len(pairs), len(preds) - len(pairs), len(golds) - len(pairs)
-    return TypeScore.model_construct(
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        f1=prf(tp, fp, fn)[2],
-        pairs=[
-            Pair.model_construct(
-                gold_index=g,
-                pred_index=p,
-                similarity=round(s, 6),
-                fields=_fields(kind, preds[p], golds[g]),
-                gold=RecordView.model_construct(**_view(kind, golds[g].rec)),
-                pred=RecordView.model_construct(**_view(kind, preds[p].rec)),
-            )
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "f1": prf(tp, fp, fn)[2],
+        "pairs": [
+            {
+                "gold_index": g,
+                "pred_index": p,
+                "similarity": round(s, 6),
+                "fields": _fields(kind, preds[p], golds[g]),
+                "gold": _view(kind, golds[g].rec),
+                "pred": _view(kind, preds[p].rec),
+            }
             for g, p, s in sorted(pairs)
         ],
-        missed=[
-            MissedRecord.model_construct(gold_index=i, **_view(kind, r.rec))
+        "missed": [
+            {"gold_index": i, **_view(kind, r.rec)}
             for i, r in enumerate(golds)
             if i not in paired_gold
         ],
-        spurious=[
-            SpuriousRecord.model_construct(pred_index=i, **_view(kind, r.rec))
+        "spurious": [
+            {"pred_index": i, **_view(kind, r.rec)}
             for i, r in enumerate(preds)
             if i not in paired_pred
         ],
-    )
+    }
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -541,7 +601,8 @@ class _Totals:
 
 
 class _Scorer:
-    """Scores one gold article at a time, so predictions can stream from a file."""
+    """Scores one gold article at a time, so predictions can stream from a file; each scored
+    article goes to the `ArticleStore`, only the run's tallies stay in memory."""
 
     def __init__(
         self,
@@ -554,57 +615,81 @@ class _Scorer:
         self.gold, self.threshold, self.mode, self.kinds = gold, threshold, mode, kinds
         self.other = MatchMode.STRICT if mode == MatchMode.LENIENT else MatchMode.LENIENT
         self.observers = observers
-        self.articles: dict[str, ArticleScore] = {}
+        self.articles = ArticleStore()
         self.errors: Counter[str] = Counter()
         self.field_hits = {kind: Counter[str]() for kind in kinds}
+        self.counts = {kind: [0, 0, 0] for kind in kinds}
         self.other_counts = {kind: [0, 0, 0] for kind in kinds}
+        self.f1s: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
         self.predicted_records = {kind: 0 for kind in kinds}
         self.grounded_records = {kind: 0 for kind in kinds}
         self.totals = _Totals()
 
     def add(self, article_id: str, pred: records.ArticleResult | None) -> None:
         gold_article = self.gold[article_id]
-        entry = ArticleScore()
         if pred is None:
             self.errors[MISSING_PREDICTION] += 1
-            entry.error = records.ArticleError(
+            error = records.ArticleError(
                 kind=MISSING_PREDICTION, message="no prediction for this gold article"
             )
         else:
             self.totals.add(pred)
             if pred.error is not None:
                 self.errors[pred.error.kind] += 1
-            entry.error = pred.error
-        for kind in self.kinds:
-            predicted = getattr(pred, kind) if pred else []
-            preds, golds = _prepare(predicted), _prepare(getattr(gold_article, kind))
-            result = _score_type(kind, preds, golds, self.threshold, self.mode)
-            setattr(entry, kind, result)
-            for pair in result.pairs:
-                self.field_hits[kind].update(name for name, ok in pair.fields.items() if ok)
-            n = len(_match_prepared(kind, preds, golds, self.threshold, self.other))
-            tally = self.other_counts[kind]
-            tally[0] += n
-            tally[1] += len(preds) - n
-            tally[2] += len(golds) - n
-            self.predicted_records[kind] += len(predicted)
-            self.grounded_records[kind] += sum(
-                r.grounding != records.Grounding.NOT_FOUND for r in predicted
+            error = pred.error
+        # an `ArticleScore` as JSON data, in its field order (unscored types are null)
+        entry: dict[str, Any] = {"error": error.model_dump(mode="json") if error else None}
+        memo: dict[str, str] = {}
+        for kind in KINDS:
+            entry[kind] = (
+                None
+                if kind not in self.kinds
+                else self._score(
+                    article_id, kind, getattr(pred, kind) if pred else [], gold_article, memo
+                )
             )
         for observe in self.observers:
             observe(pred, gold_article)
-        self.articles[article_id] = entry
+        self.articles.add(article_id, to_json(entry, indent=2))
+
+    def _score(
+        self,
+        article_id: str,
+        kind: Kind,
+        predicted: list[Any],
+        gold_article: records.GoldArticle,
+        memo: dict[str, str],
+    ) -> dict[str, Any]:
+        preds, golds = _prepare(predicted, memo), _prepare(getattr(gold_article, kind), memo)
+        pairs: list[tuple[int, int, float]] = []
+        other = 0
+        if preds and golds:
+            candidates = _Candidates(kind, preds, golds, None, self.threshold)
+            pairs = _pairs(candidates, self.threshold, self.mode)
+            other = len(_pairs(candidates, self.threshold, self.other))
+        result = _score_type(kind, preds, golds, pairs)
+        self.f1s[kind][article_id] = result["f1"]
+        for tally, n in ((self.counts[kind], len(pairs)), (self.other_counts[kind], other)):
+            tally[0] += n
+            tally[1] += len(preds) - n
+            tally[2] += len(golds) - n
+        hits = self.field_hits[kind]
+        for pair in result["pairs"]:
+            hits.update([name for name, ok in pair["fields"].items() if ok])
+        self.predicted_records[kind] += len(predicted)
+        self.grounded_records[kind] += sum(
+            r.grounding != records.Grounding.NOT_FOUND for r in predicted
+        )
+        return result
 
     def by_type(self) -> dict[Kind, TypeMetrics]:
         out: dict[Kind, TypeMetrics] = {}
         for kind in self.kinds:
-            results = [getattr(self.articles[a], kind) for a in sorted(self.articles)]
-            tp = sum(r.tp for r in results)
-            fp = sum(r.fp for r in results)
-            fn = sum(r.fn for r in results)
+            tp, fp, fn = self.counts[kind]
+            f1s = self.f1s[kind]
             out[kind] = TypeMetrics(
                 **counts(tp, fp, fn).model_dump(),
-                macro_f1=float(np.mean([r.f1 for r in results])),
+                macro_f1=float(np.mean([f1s[a] for a in sorted(f1s)])),
                 grounding_rate=_rate(self.grounded_records[kind], self.predicted_records[kind]),
                 fields={name: _rate(self.field_hits[kind][name], tp) for name in FIELDS[kind]},
             )
@@ -632,6 +717,29 @@ class _Scorer:
         )
 
 
+def _score_all(
+    scorer: _Scorer, predictions: Iterable[records.ArticleResult]
+) -> tuple[list[str], list[str]]:
+    """Score every prediction, then every gold article without one: (missing, unscored) ids."""
+    seen: set[str] = set()
+    unscored: list[str] = []
+    for pred in predictions:
+        if pred.article_id in seen:
+            raise errors.InputError(
+                f"article {pred.article_id!r} appears more than once in the predictions; "
+                "keep one line per article"
+            )
+        seen.add(pred.article_id)
+        if pred.article_id in scorer.gold:
+            scorer.add(pred.article_id, pred)
+        else:
+            unscored.append(pred.article_id)
+    missing = sorted(set(scorer.gold) - seen)
+    for article_id in missing:
+        scorer.add(article_id, None)
+    return missing, unscored
+
+
 def score(
     predictions: Iterable[records.ArticleResult],
     gold: Mapping[str, records.GoldArticle],
@@ -646,29 +754,21 @@ def score(
     Only the record types in `types` are scored: a suite whose benchmark labels only claims
     does not count the events and figures a model finds as false positives. `predictions` may
     be a stream (`iter_predictions`): each is scored when it arrives and then let go.
+    A `GoldSet` loaded with `lazy=True` is checked as it is read; any problem is reported as
+    an up-front check would have (a gold file's problem first).
     """
     if not gold:
         raise errors.GoldError("no gold articles to score against; point --gold at evals/gold")
-    kinds = [k for k in KINDS if k in types]
-    if not kinds:
-        raise errors.UsageError(f"no record type to score; pick from {', '.join(KINDS)}")
-    scorer = _Scorer(gold, threshold, mode, kinds, observers)
-    seen: set[str] = set()
-    unscored: list[str] = []
-    for pred in predictions:
-        if pred.article_id in seen:
-            raise errors.InputError(
-                f"article {pred.article_id!r} appears more than once in the predictions; "
-                "keep one line per article"
-            )
-        seen.add(pred.article_id)
-        if pred.article_id in gold:
-            scorer.add(pred.article_id, pred)
-        else:
-            unscored.append(pred.article_id)
-    missing = sorted(set(gold) - seen)
-    for article_id in missing:
-        scorer.add(article_id, None)
+    try:
+        kinds = [k for k in KINDS if k in types]
+        if not kinds:
+            raise errors.UsageError(f"no record type to score; pick from {', '.join(KINDS)}")
+        scorer = _Scorer(gold, threshold, mode, kinds, observers)
+        missing, unscored = _score_all(scorer, predictions)
+    except errors.ExtractorError:
+        if isinstance(gold, GoldSet):
+            gold.check_all()
+        raise
     by_type = scorer.by_type()
     modes = {
         mode: {kind: counts(m.tp, m.fp, m.fn) for kind, m in by_type.items()},
@@ -686,10 +786,10 @@ def score(
         matching=mode,
         types=kinds,
     )
-    articles = {a: scorer.articles[a] for a in sorted(scorer.articles)}
-    return Report(
-        summary=scorer.summary(), by_type=by_type, articles=articles, meta=meta, modes=modes
-    )
+    report = Report(summary=scorer.summary(), by_type=by_type, articles={}, meta=meta, modes=modes)
+    scorer.articles.sort()
+    report.articles = scorer.articles  # as is: validating it would parse every article again
+    return report
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -710,7 +810,7 @@ def iter_predictions(path: str | Path) -> Iterator[records.ArticleResult]:
         number = 0
         try:
             for number, line in enumerate(f, start=1):
-                if line.strip():
+                if not line.isspace():  # (a line of 10 kB is not copied to find out)
                     yield _prediction(path, number, line)
         except UnicodeDecodeError as exc:
             raise errors.InputError(
