@@ -6,14 +6,13 @@ number in `evals/README.md` comes from the same code as the command that reprodu
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from extractor import errors, records
 from extractor.articles import Article, LoadFailure, iter_articles
-from extractor.engine import Extractor, Options
+from extractor.engine import Extractor, Options, run_sync
 from extractor.eval import importers, render, scoring
 from extractor.eval.report import MatchMode, Report
 from extractor.eval.suite import DEFAULT_WORK, Suite, find_suite, load_suite
@@ -86,10 +85,10 @@ def run_suite(
         report.meta.suite, report.meta.model = suite.name, label
         return report
 
-    results = asyncio.run(predict(suite, extractor, concurrency))
+    results = run_sync(lambda: predict(suite, extractor, concurrency))
     report = scored(results, extractor.model_label)
     if vs_baseline and extractor.spec.provider != "baseline":
         base = Extractor(Options(model="baseline"))
-        base_report = scored(asyncio.run(predict(suite, base, concurrency)), base.model_label)
+        base_report = scored(run_sync(lambda: predict(suite, base, concurrency)), base.model_label)
         report.vs_baseline = render.versus_baseline(base_report, report)
     return SuiteRun(gold, results, report)
