@@ -245,7 +245,9 @@ _D = rf"\d(?:[{ZERO_WIDTH}]*\d)*"  # digits, zero-width characters between them 
 _TOKEN_RE = re.compile(
     rf"\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{ZERO_WIDTH}]|[.,]\d)(?:,{_D})?"
     rf"|{_D}(?:[{ZERO_WIDTH}]*[.,][{ZERO_WIDTH}]*{_D})*"
-    r"|(?:[^\W\d_]|[\u0300-\u036f])+(?:-(?:[^\W\d_]|[\u0300-\u036f])+)*"
+    # letters and combining marks as runs of one class each: the same tokens as one class of
+    # either, about twice as fast to scan
+    r"|(?:[^\W\d_]+|[\u0300-\u036f]+)+(?:-(?:[^\W\d_]+|[\u0300-\u036f]+)+)*"
 )
 
 
@@ -282,9 +284,14 @@ def _word_value(word: str, lang: str) -> float | None:
         return None
 
 
+_GROUP_SPACES = re.compile(rf"[\u00a0\u202f\u2009 {ZERO_WIDTH}]")
+
+
 def _parse_digits(s: str, style: str | None) -> float | None:
     """Value of a digit string like '11.000', '1,2', '1,234,567.5' under a digit style."""
-    s = re.sub(rf"[\u00a0\u202f\u2009 {ZERO_WIDTH}]", "", s)
+    if s.isdecimal():  # plain digits, the common case
+        return float(s)
+    s = _GROUP_SPACES.sub("", s)
     if not s or not s[0].isdigit():
         return None
     has_dot, has_comma = "." in s, "," in s
@@ -384,15 +391,26 @@ _MONTH_FIRST = _DATE_RES[3]  # "October 3, 2024"
 _DIGIT_RUN = re.compile(r"(?<!\d)\d")
 
 
+def _any_at_digit_run(patterns: list[tuple[re.Pattern[str], NumberKind]]) -> re.Pattern[str]:
+    """Where any of the patterns matches at the start of a digit run: one scan of the text."""
+    either = "|".join(f"(?:{rx.pattern})" for rx, _kind in patterns)
+    return re.compile(rf"(?<!\d)(?=\d)(?=(?:{either}))")
+
+
+_DIGIT_FIRST_AT = _any_at_digit_run(_DIGIT_FIRST)
+_DIGIT_FIRST_EN_AT = _any_at_digit_run(_DIGIT_FIRST_EN)
+
+
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
     """Dates and clock times, found before the scanner so that it does not read them. The
     digit-first patterns are tried at digit-run starts only (one scan for digits, not one
     scan of the text per pattern)."""
-    starts = [m.start() for m in _DIGIT_RUN.finditer(text)]
-    if not starts:
+    if not _DIGIT_RUN.search(text):
         return []  # every date and time pattern has a digit
     found: list[NumberMention] = []
     patterns = _DIGIT_FIRST_EN if lang == "en" else _DIGIT_FIRST
+    at = _DIGIT_FIRST_EN_AT if lang == "en" else _DIGIT_FIRST_AT
+    starts = [m.start() for m in at.finditer(text)]  # digit-run starts where one may match
     matches = [(m, kind) for pos in starts for rx, kind in patterns if (m := rx.match(text, pos))]
     matches += [(m, NumberKind.DATE) for m in _MONTH_FIRST.finditer(text)]
     for m, kind in matches:
@@ -493,12 +511,15 @@ def _scale_at(text: str, pos: int, lang: str | None) -> tuple[float, int] | None
     return _SCALES[low], m.end()
 
 
+_SPACE_RUN = re.compile(r"\s+")
+
+
 def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
     m = _UNIT_RE.match(text, pos)
     if not m:
         return None
     raw = m.group(1) or m.group(2)
-    low = re.sub(r"\s+", " ", raw.lower())
+    low = _SPACE_RUN.sub(" ", raw.lower())
     if low in _CASE_SENSITIVE_UNITS and raw != low:
         return None
     if raw == "mW":
@@ -619,20 +640,31 @@ def _unit_or_scale(word: str) -> bool:
     )
 
 
+_EN_ORDINAL_SUFFIX = re.compile(r"(st|nd|rd|th)\b")
+_UP_TO_3_DIGITS = re.compile(r"\d{1,3}")
+_DOT_WORD = re.compile(r"\.[ \t]+([^\W\d_]+)")
+_WORD_AT_END = re.compile(r"([^\W\d_]+)\s+$")
+
+
+def _after_article(before: str) -> bool:
+    """Whether an article or preposition ends `before` ("die 3. Armee", "am 3. Tag")."""
+    prev = _WORD_AT_END.search(before)
+    return bool(prev and prev.group(1) in _ARTICLES_PREPS)
+
+
 def _ordinal_at(
     text: str, m: re.Match[str], before: str, lang: str | None, style: str | None
 ) -> NumberMention | None:
     """ "3rd", "dritte", "the second", German "die 3. Armee" (not "am 3. Oktober": a date)."""
     tok = m.group()
     if tok[0].isdigit():
-        if lang != "de" and re.match(r"(st|nd|rd|th)\b", text[m.end() : m.end() + 3]):
+        if lang != "de" and _EN_ORDINAL_SUFFIX.match(text[m.end() : m.end() + 3]):
             end = m.end() + 2
             return NumberMention(m.start(), end, text[m.start() : end], float(tok), None, "exact",
                                  NumberKind.ORDINAL)  # fmt: skip
-        if style != "en" and re.fullmatch(r"\d{1,3}", tok):
-            nxt = re.compile(r"\.[ \t]+([^\W\d_]+)").match(text, m.end())
-            prev = re.search(r"([^\W\d_]+)\s+$", before)
-            if nxt and (nxt.group(1)[0].islower() or (prev and prev.group(1) in _ARTICLES_PREPS)):
+        if style != "en" and _UP_TO_3_DIGITS.fullmatch(tok):
+            nxt = _DOT_WORD.match(text, m.end())
+            if nxt and (nxt.group(1)[0].islower() or _after_article(before)):
                 end = m.end() + 1
                 return NumberMention(m.start(), end, text[m.start() : end], float(tok), None,
                                      "exact", NumberKind.ORDINAL)  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extractor import numbers
 from extractor.chunking import Sentence, sentences
@@ -21,6 +21,9 @@ __all__ = ["Document", "Sentence", "document", "sentences"]
 
 #: one letter, or a combining mark (NFD text writes "ü" as "u" + U+0308)
 LETTER = r"[^\W\d_]|[\u0300-\u036f]"
+#: a run of letters or of combining marks: `(?:LETTER_RUN)+` matches what `(?:LETTER)+` does,
+#: about twice as fast
+LETTER_RUN = r"[^\W\d_]+|[\u0300-\u036f]+"
 
 
 def wordset(words: str) -> frozenset[str]:
@@ -38,6 +41,9 @@ class Document:
     numbers: list[NumberMention]
     sentences: list[Sentence]
     number_starts: list[int]
+    #: the prepositional cues ("laut X") of a sentence, by its start: read by the claims and the
+    #: figures of the same sentence, found once
+    cues: dict[int, list[tuple[int, str, Phrase]]] = field(default_factory=dict, compare=False)
 
     def numbers_in(self, start: int, end: int) -> list[NumberMention]:
         """The number mentions starting in [start, end), by binary search."""
@@ -252,10 +258,13 @@ def english_object(text: str, start: int, end: int) -> Phrase | None:
     return Phrase(s, e, text[s:e])
 
 
+_CLAUSE_RIGHT = re.compile(r"[,;:–—)]|[.!?]\s*$")
+
+
 def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     """The clause around `pos` in a sentence: between commas, semicolons, colons or dashes."""
-    left = max((m.end() for m in re.finditer(r"[,;:–—(]", sentence[:pos])), default=0)
-    right_m = re.compile(r"[,;:–—)]|[.!?]\s*$").search(sentence, pos)
+    left = max(sentence.rfind(c, 0, pos) for c in ",;:–—(") + 1  # just past the last one
+    right_m = _CLAUSE_RIGHT.search(sentence, pos)
     right = right_m.start() if right_m else len(sentence)
     return left, right
 
