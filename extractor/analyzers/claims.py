@@ -683,7 +683,7 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
     claimant, role = tx.split_role(np.text)
     end = np.end
     app = re.compile(r",\s*([^,]+?),").match(s, np.end)
-    if app and tx.ROLE_RE.search(app.group(1)):
+    if app and tx.has_role(app.group(1)):
         role = tx.clean_name(app.group(1))
         end = app.end()
     return Source(claimant, role, cue.start, end)
@@ -703,7 +703,7 @@ def _apposed_subject(pre: str, segment: str) -> Source | None:
     np = tx.noun_phrase(appos, 0)
     name_only = _NAME_ONLY.fullmatch(appos) is not None
     whole_phrase = np is not None and np.end == len(appos)
-    if not (relative or name_only or tx.ROLE_RE.search(appos) or whole_phrase):
+    if not (relative or name_only or tx.has_role(appos) or whole_phrase):
         return None
     subj_seg = app.group("subj")
     subj_clause = subj_seg[_clause_start(subj_seg, len(subj_seg)) :]

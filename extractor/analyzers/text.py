@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extractor import numbers
 from extractor.chunking import Sentence, sentences
@@ -112,6 +113,19 @@ def _bare(token: str) -> str:
     return token.strip("\"'„“”»«")
 
 
+@lru_cache(maxsize=65536)
+def is_role_word(word: str) -> bool:
+    """Whether a word holds a role word ("Verteidigungsminister"); cached: news repeats its
+    words, and the pattern is long."""
+    return ROLE_RE.search(word) is not None
+
+
+def has_role(phrase: str) -> bool:
+    """`ROLE_RE.search(phrase)`, a word at a time (no role word holds a space)."""
+    return any(is_role_word(w) for w in phrase.split())
+
+
+@lru_cache(maxsize=65536)
 def _is_noun(token: str) -> bool:
     bare = _bare(token)
     return bool(bare) and (bare[0].isupper() or bare[0].isdigit()) and bare.lower() not in ADVERBS
@@ -195,7 +209,7 @@ def split_role(phrase: str) -> tuple[str, str | None]:
     """'der südkoreanische Verteidigungsminister Kim Yong-hyun' -> ('Kim Yong-hyun',
     'südkoreanische Verteidigungsminister'); without a role word the phrase is the name."""
     words = clean_name(phrase).split()
-    last_role = max((i for i, w in enumerate(words) if ROLE_RE.search(w)), default=-1)
+    last_role = max((i for i, w in enumerate(words) if is_role_word(w)), default=-1)
     if last_role < 0 or last_role == len(words) - 1:
         return " ".join(words), None
     name = words[last_role + 1 :]
