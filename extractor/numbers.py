@@ -180,6 +180,8 @@ _QUALIFIER_WORDS: dict[str, Qualifier] = {
     **{re.sub(r"\\s\+", " ", p).replace("\\", ""): q for p, q in _QUALIFIERS if "?" not in p},
 }  # fmt: skip
 _OPENING = "([{„“\"'»«‚‘"
+#: the last word of every cue (lower case): no cue ends in another word
+_QUALIFIER_ENDS = frozenset(cue.rsplit(" ", 1)[-1] for cue in _QUALIFIER_WORDS)
 
 _MONTHS_DE = (
     "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
@@ -736,6 +738,9 @@ def _sign(d: _Draft, before: str) -> None:
         d.value, d.start = -d.value, d.start - 1
 
 
+_GLUED_SCALE_RE = re.compile(r"(k|K|bn|mn|tn)(?![\w])")
+
+
 def _currency_before(text: str, d: _Draft, before: str) -> None:
     """Currency before the number ("$2.5 billion", "€ 300", "US-$ 5") and an attached scale
     ("$5bn", "€3m", "10k")."""
@@ -751,7 +756,7 @@ def _currency_before(text: str, d: _Draft, before: str) -> None:
             d.value *= _SCALES[word]
             d.end, d.scaled = am.end(), True
         return
-    am = re.compile(r"(k|K|bn|mn|tn)(?![\w])").match(text, d.end)
+    am = _GLUED_SCALE_RE.match(text, d.end)
     if am:
         d.value *= _SCALES[am.group(1).lower()]
         d.end, d.scaled = am.end(), True
@@ -777,13 +782,14 @@ def _scale_word(text: str, d: _Draft, lang: str | None) -> None:
 
 _BETWEEN = re.compile(r"(?<!\w)(?:zwischen|between)\s+$", re.IGNORECASE)
 _RANGE_JOINER = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)")
+_AND_RE = re.compile(r"(?:und|and)")
 
 
 def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | None) -> None:
     """ "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
     between = _BETWEEN.search(before[-10:]) if before[-1:].isspace() else None
     rm = _RANGE_JOINER.match(text, d.end)
-    if not rm or (not between and re.search(r"(?:und|and)", rm.group(1))):
+    if not rm or (not between and _AND_RE.search(rm.group(1))):
         return
     m2 = _TOKEN_RE.match(text, rm.end())
     a2 = _atom_at(text, m2, lang, style) if m2 else None
@@ -811,6 +817,9 @@ def _qualifier(text: str, d: _Draft) -> None:
     if len(head) == len(window):
         return  # a cue is a word of its own, before a space
     words = head.rsplit(None, 2)
+    last = words[-1].lower() if words else ""  # a cue's last word ends some cue
+    if last not in _QUALIFIER_ENDS and last.lstrip(_OPENING) not in _QUALIFIER_WORDS:
+        return
     for n in (2, 1):
         if len(words) < n:
             continue
@@ -823,11 +832,14 @@ def _qualifier(text: str, d: _Draft) -> None:
             return
 
 
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
 def _kind(text: str, d: _Draft, before: str, lang: str | None) -> NumberKind:
     """A year ("im Jahr 2024", "2023 schon") or a quantity."""
     if (
         d.digits
-        and re.fullmatch(r"\d{4}", d.token)
+        and _FOUR_DIGITS.fullmatch(d.token)
         and 1900 <= d.value <= 2100
         and d.unit is None
         and not d.scaled
