@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _suite_texts(folder: Path) -> Iterator[tuple[str, str, str | None]]:
     """(id, text, language) for every article of a suite folder (or a plain folder of .txt)."""
     toml = folder / "suite.toml"
-    lang = tomllib.loads(toml.read_text(encoding="utf-8")).get("language") if toml.exists() else None
+    lang = (
+        tomllib.loads(toml.read_text(encoding="utf-8")).get("language") if toml.exists() else None
+    )
     articles = folder / "articles" if (folder / "articles").is_dir() else folder
     for path in sorted(articles.glob("*.txt")):
         yield f"{folder.name}/{path.name}", path.read_text(encoding="utf-8"), lang

@@ -433,10 +433,7 @@ class _Vocabulary:
 def _verb_cues(s: str, lang: str, vocabulary: _Vocabulary) -> list[Cue]:
     """The reporting verbs of a sentence, in order."""
     if lang == "en":
-        return [
-            Cue(m.start(), m.end(), m.group(1), m.end())
-            for m in _VERB_EN_RE.finditer(s)
-        ]
+        return [Cue(m.start(), m.end(), m.group(1), m.end()) for m in _VERB_EN_RE.finditer(s)]
     tokens = _WORD_RE.findall(s)
     if not vocabulary.has_cue(tokens):
         return []
