@@ -21,6 +21,7 @@ Conventions worth knowing:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -324,19 +325,18 @@ def _parse_digits(s: str, style: str | None) -> float | None:
 _NEXT_CHAR = re.compile(r"[ \t\u00a0]*(\S)")
 
 
-def _words_after(text: str, pos: int, n: int) -> list[re.Match[str]]:
-    """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen."""
-    out: list[re.Match[str]] = []
-    while len(out) < n:
+def _words_after(text: str, pos: int, n: int) -> Iterator[re.Match[str]]:
+    """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen; one
+    at a time, so a caller that has its answer early reads no further."""
+    for _ in range(n):
         m = _NEXT_CHAR.match(text, pos)
         if not m or not (m.group(1).isalnum() or m.group(1) in "\"'„“»"):
-            break
+            return
         tm = _TOKEN_RE.match(text, m.start(1))
         if not tm:
-            break
-        out.append(tm)
+            return
+        yield tm
         pos = tm.end()
-    return out
 
 
 _EN_STOP = _wordset(
@@ -352,10 +352,10 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
     """Span of the noun phrase a number counts, starting right after `pos`: German skips up to
     three adjectives (or und/oder) to a capitalised noun; English takes up to three words
     before a function word and ends at the last one."""
-    toks = _words_after(text, pos, 4)
-    if not toks:
-        return None
     if lang == "en":
+        toks = list(_words_after(text, pos, 4))
+        if not toks:
+            return None
         run: list[re.Match[str]] = []
         for t in toks[:3]:
             w = t.group()
@@ -370,12 +370,14 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
         if not run:
             return None
         return toks[0].start(), run[-1].end()
-    for i, t in enumerate(toks):
+    start = pos
+    for i, t in enumerate(_words_after(text, pos, 4)):
         w = t.group()
+        start = t.start() if i == 0 else start
         if w[0].isupper() and not w[0].isdigit():
             if w.lower() in _CURRENCY_WORDS or w.lower() in _SCALES:
                 return None
-            return toks[0].start(), t.end()
+            return start, t.end()
         if i >= 3 or not (_ADJ_RE.match(w) or w in ("und", "oder")):
             return None
     return None

@@ -689,11 +689,16 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
 _RELATIVE = tx.wordset("der die das dessen deren welche welcher welches")
 
 
+_APPOSITION = re.compile(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$")
+
+
 def _apposed_subject(pre: str, segment: str) -> Source | None:
     """'Claudia Pfeiffer, Geschäftsführerin des KAV, erklärte': name plus role; also past a
     relative clause ('Deiss, der sich ... entschlossen hatte, sagte')."""
-    app = re.search(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$", pre)
-    if not app or segment.strip():
+    if segment.strip():
+        return None
+    app = _APPOSITION.search(pre)
+    if not app:
         return None
     appos = app.group("app").strip(" ,")
     relative = appos.split()[0] in _RELATIVE
