@@ -328,7 +328,7 @@ def _sentence_claims(
     sent: tx.Sentence,
     doc: tx.Document,
     earlier: list[FoundClaim],
-    vocabulary: _Vocabulary | None = None,
+    vocabulary: _Vocabulary,
 ) -> list[FoundClaim]:
     s = sent.text
     if s.endswith("?"):
@@ -344,7 +344,7 @@ def _sentence_claims(
     follow = _follow_up(text, sent, earlier)
     if follow is not None:
         results.append(follow)
-    cues = _verb_cues(s, lang, vocabulary or _Vocabulary())
+    cues = _verb_cues(s, lang, vocabulary)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
         found = _verb_claim(

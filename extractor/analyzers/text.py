@@ -23,7 +23,7 @@ __all__ = ["Document", "Sentence", "document", "sentences"]
 #: one letter, or a combining mark (NFD text writes "ü" as "u" + U+0308)
 LETTER = r"[^\W\d_]|[\u0300-\u036f]"
 #: a run of letters or of combining marks: `(?:LETTER_RUN)+` matches what `(?:LETTER)+` does,
-#: about twice as fast
+#: faster (the regex engine repeats one class instead of trying a branch per character)
 LETTER_RUN = r"[^\W\d_]+|[\u0300-\u036f]+"
 
 
