@@ -286,3 +286,17 @@ def test_owner_pattern_is_searched_only_where_it_can_match() -> None:
     matched = [w for w in windows if figures._OWNER_RE.search(w)]
     assert matched and all(figures._may_own(w) for w in matched)
     assert not figures._may_own("Kosten von") and not figures._may_own("")
+
+
+def test_prepositional_hint_fires_where_a_cue_word_stands() -> None:
+    import re
+
+    from extractor.analyzers import claims
+    from extractor.analyzers.text import sentences
+
+    plain = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
+    texts = [s.text for t in [*SEED_TEXTS, TRICKY] for s in sentences(t)]
+    texts += ["so", "So", "also so.", "Espresso", "so-so", "„so“", "so_", "_so", "Laut", ""]
+    found = [bool(claims._PREPOSITIONAL_HINT.search(t)) for t in texts]
+    assert found == [bool(plain.search(t)) for t in texts]
+    assert any(found) and not all(found)

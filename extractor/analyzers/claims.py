@@ -96,8 +96,9 @@ _LEADS = tx.ADVERBS | tx.wordset(
     "über unter nach zu vor neben auf aus an"
 )
 _PERSONAL = tx.wordset("er sie")
-#: a cheap test before the prepositional cues are read in full
-_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
+#: a cheap test before the prepositional cues are read in full ("so" as a word; every branch
+#: starts with a letter, so the search skips to the letters that can start one)
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording")
 _SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
 #: a bare name, with the lower-case particles names carry ("Heike van Laak")
 _NAME_ONLY = re.compile(
