@@ -10,12 +10,13 @@ PATH` (a checkout of another commit, e.g. `git worktree add /tmp/prev HEAD~3`) t
 are also run through that code in a subprocess, side by side.
 
     PYTHONPATH=. /work/main/.venv/bin/python bench/baseline_speed.py [--sizes 20,200,1000]
-        [--repeat 3] [--other PATH]
+        [--repeat 3] [--other PATH] [--no-gc]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -87,9 +88,17 @@ def main() -> int:
     ap.add_argument("--sizes", default="20,200,1000", help="kB, comma-separated")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--other", type=Path, help="a checkout of other code to run side by side")
+    ap.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="without the cyclic garbage collector: growth of the code alone (the collector's "
+        "full passes grow with the heap, and a 1 MB article keeps tens of thousands of records)",
+    )
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.no_gc:
+        gc.disable()
     here = measure(sizes, args.repeat)
     if args.json:
         print(json.dumps(here))
@@ -98,10 +107,13 @@ def main() -> int:
     if args.other:
         env = {**os.environ, "PYTHONPATH": str(args.other)}
         cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--sizes", args.sizes,
-               "--repeat", str(args.repeat)]  # fmt: skip
+               "--repeat", str(args.repeat)] + (["--no-gc"] if args.no_gc else [])  # fmt: skip
         run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         other = json.loads(run.stdout.strip().splitlines()[-1])
-    print(f"load average {os.getloadavg()[0]:.2f}; CPU seconds, medians of {args.repeat}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; CPU seconds, medians of {args.repeat}"
+        + ("; garbage collector off" if args.no_gc else "")
+    )
     head = f"{'text':14s} {'step':8s} {'CPU s':>8s} {'MB/s':>7s} {'20 kB x n':>10s} {'ratio':>6s}"
     print(head + (f" {'other':>8s}" if other else ""))
     for key, steps in here.items():

@@ -24,8 +24,9 @@ _SPACE = re.compile(r"\s+")
 #: sentence-final punctuation and closing quotes/brackets, before whitespace that holds a line
 #: break or leads (past opening quotes) to a capital or a digit
 _BOUNDARY = re.compile(r"[.!?…]+[\"'“”’»«)\]]*(?=[ \t\u00a0]*\n|\s+[\"'„“‚‘»«(\[]?[A-ZÄÖÜ0-9])")
-#: "Satz.Nächster": a sentence end without the space
-_GLUED = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
+#: "Satz.Nächster": a sentence end without the space (it ends the match; the pattern starts at
+#: the punctuation, so the scan skips ahead to it instead of trying every position)
+_GLUED = re.compile(r"[.!?](?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)$")
 # fmt: off
 #: words that end in a period without ending the sentence (German first, then English)
@@ -97,7 +98,7 @@ def sentences(text: str, mentions: Sequence[NumberMention] | None = None) -> lis
     cuts = {0, len(text)}
     cuts.update(m.end() for m in re.finditer(r"\n", text))
     cuts.update(end for end, _ in sentence_breaks(text, mentions=mentions))
-    cuts.update(m.start() for m in _GLUED.finditer(text))
+    cuts.update(m.end() for m in _GLUED.finditer(text))
     out: list[Sentence] = []
     bounds = sorted(cuts)
     for a, b in itertools.pairwise(bounds):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -182,6 +182,8 @@ _QUALIFIER_WORDS: dict[str, Qualifier] = {
     **{re.sub(r"\\s\+", " ", p).replace("\\", ""): q for p, q in _QUALIFIERS if "?" not in p},
 }  # fmt: skip
 _OPENING = "([{„“\"'»«‚‘"
+#: the last word of every cue (lower case): no cue ends in another word
+_QUALIFIER_ENDS = frozenset(cue.rsplit(" ", 1)[-1] for cue in _QUALIFIER_WORDS)
 
 _MONTHS_DE = (
     "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
@@ -288,9 +290,14 @@ def _word_value(word: str, lang: str) -> float | None:
         return None
 
 
+_GROUP_SPACES = re.compile(rf"[\u00a0\u202f\u2009 {ZERO_WIDTH}]")
+
+
 def _parse_digits(s: str, style: str | None) -> float | None:
     """Value of a digit string like '11.000', '1,2', '1,234,567.5' under a digit style."""
-    s = re.sub(rf"[\u00a0\u202f\u2009 {ZERO_WIDTH}]", "", s)
+    if s.isdecimal():  # plain digits, the common case
+        return float(s)
+    s = _GROUP_SPACES.sub("", s)
     if not s or not s[0].isdigit():
         return None
     has_dot, has_comma = "." in s, "," in s
@@ -321,19 +328,18 @@ def _parse_digits(s: str, style: str | None) -> float | None:
 _NEXT_CHAR = re.compile(r"[ \t\u00a0]*(\S)")
 
 
-def _words_after(text: str, pos: int, n: int) -> list[re.Match[str]]:
-    """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen."""
-    out: list[re.Match[str]] = []
-    while len(out) < n:
+def _words_after(text: str, pos: int, n: int) -> Iterator[re.Match[str]]:
+    """Up to n word/number tokens after pos, stopping at punctuation other than a hyphen; one
+    at a time, so a caller that has its answer early reads no further."""
+    for _ in range(n):
         m = _NEXT_CHAR.match(text, pos)
         if not m or not (m.group(1).isalnum() or m.group(1) in "\"'„“»"):
-            break
+            return
         tm = _TOKEN_RE.match(text, m.start(1))
         if not tm:
-            break
-        out.append(tm)
+            return
+        yield tm
         pos = tm.end()
-    return out
 
 
 _EN_STOP = _wordset(
@@ -349,10 +355,10 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
     """Span of the noun phrase a number counts, starting right after `pos`: German skips up to
     three adjectives (or und/oder) to a capitalised noun; English takes up to three words
     before a function word and ends at the last one."""
-    toks = _words_after(text, pos, 4)
-    if not toks:
-        return None
     if lang == "en":
+        toks = list(_words_after(text, pos, 4))
+        if not toks:
+            return None
         run: list[re.Match[str]] = []
         for t in toks[:3]:
             w = t.group()
@@ -367,12 +373,14 @@ def counted_noun(text: str, pos: int, lang: str | None) -> tuple[int, int] | Non
         if not run:
             return None
         return toks[0].start(), run[-1].end()
-    for i, t in enumerate(toks):
+    start = pos
+    for i, t in enumerate(_words_after(text, pos, 4)):
         w = t.group()
+        start = t.start() if i == 0 else start
         if w[0].isupper() and not w[0].isdigit():
             if w.lower() in _CURRENCY_WORDS or w.lower() in _SCALES:
                 return None
-            return toks[0].start(), t.end()
+            return start, t.end()
         if i >= 3 or not (_ADJ_RE.match(w) or w in ("und", "oder")):
             return None
     return None
@@ -390,15 +398,26 @@ _MONTH_FIRST = _DATE_RES[3]  # "October 3, 2024"
 _DIGIT_RUN = re.compile(r"\d+")  # its matches start where digit runs start
 
 
+def _any_at_digit_run(patterns: list[tuple[re.Pattern[str], NumberKind]]) -> re.Pattern[str]:
+    """Where any of the patterns matches at the start of a digit run: one scan of the text."""
+    either = "|".join(f"(?:{rx.pattern})" for rx, _kind in patterns)
+    return re.compile(rf"(?<!\d)(?=\d)(?=(?:{either}))")
+
+
+_DIGIT_FIRST_AT = _any_at_digit_run(_DIGIT_FIRST)
+_DIGIT_FIRST_EN_AT = _any_at_digit_run(_DIGIT_FIRST_EN)
+
+
 def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
     """Dates and clock times, found before the scanner so that it does not read them. The
     digit-first patterns are tried at digit-run starts only (one scan for digits, not one
     scan of the text per pattern)."""
-    starts = [m.start() for m in _DIGIT_RUN.finditer(text)]
-    if not starts:
+    if not _DIGIT_RUN.search(text):
         return []  # every date and time pattern has a digit
     found: list[NumberMention] = []
     patterns = _DIGIT_FIRST_EN if lang == "en" else _DIGIT_FIRST
+    at = _DIGIT_FIRST_EN_AT if lang == "en" else _DIGIT_FIRST_AT
+    starts = [m.start() for m in at.finditer(text)]  # digit-run starts where one may match
     matches = [(m, kind) for pos in starts for rx, kind in patterns if (m := rx.match(text, pos))]
     matches += [(m, NumberKind.DATE) for m in _MONTH_FIRST.finditer(text)]
     for m, kind in matches:
@@ -507,12 +526,15 @@ def _scale_at(text: str, pos: int, lang: str | None) -> tuple[float, int] | None
     return _SCALES[low], m.end()
 
 
+_SPACE_RUN = re.compile(r"\s+")
+
+
 def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
     m = _UNIT_RE.match(text, pos)
     if not m:
         return None
     raw = m.group(1) or m.group(2)
-    low = re.sub(r"\s+", " ", raw.lower())
+    low = _SPACE_RUN.sub(" ", raw.lower())
     if low in _CASE_SENSITIVE_UNITS and raw != low:
         return None
     if raw == "mW":
@@ -648,20 +670,31 @@ def _unit_or_scale(word: str) -> bool:
     )
 
 
+_EN_ORDINAL_SUFFIX = re.compile(r"(st|nd|rd|th)\b")
+_UP_TO_3_DIGITS = re.compile(r"\d{1,3}")
+_DOT_WORD = re.compile(r"\.[ \t]+([^\W\d_]+)")
+_WORD_AT_END = re.compile(r"([^\W\d_]+)\s+$")
+
+
+def _after_article(before: str) -> bool:
+    """Whether an article or preposition ends `before` ("die 3. Armee", "am 3. Tag")."""
+    prev = _WORD_AT_END.search(before)
+    return bool(prev and prev.group(1) in _ARTICLES_PREPS)
+
+
 def _ordinal_at(
     text: str, m: re.Match[str], before: str, lang: str | None, style: str | None
 ) -> NumberMention | None:
     """ "3rd", "dritte", "the second", German "die 3. Armee" (not "am 3. Oktober": a date)."""
     tok = m.group()
     if tok[0].isdigit():
-        if lang != "de" and re.match(r"(st|nd|rd|th)\b", text[m.end() : m.end() + 3]):
+        if lang != "de" and _EN_ORDINAL_SUFFIX.match(text[m.end() : m.end() + 3]):
             end = m.end() + 2
             return NumberMention(m.start(), end, text[m.start() : end], float(tok), None, "exact",
                                  NumberKind.ORDINAL)  # fmt: skip
-        if style != "en" and re.fullmatch(r"\d{1,3}", tok):
-            nxt = re.compile(r"\.[ \t]+([^\W\d_]+)").match(text, m.end())
-            prev = re.search(r"([^\W\d_]+)\s+$", before)
-            if nxt and (nxt.group(1)[0].islower() or (prev and prev.group(1) in _ARTICLES_PREPS)):
+        if style != "en" and _UP_TO_3_DIGITS.fullmatch(tok):
+            nxt = _DOT_WORD.match(text, m.end())
+            if nxt and (nxt.group(1)[0].islower() or _after_article(before)):
                 end = m.end() + 1
                 return NumberMention(m.start(), end, text[m.start() : end], float(tok), None,
                                      "exact", NumberKind.ORDINAL)  # fmt: skip
@@ -733,6 +766,9 @@ def _sign(d: _Draft, before: str) -> None:
         d.value, d.start = -d.value, d.start - 1
 
 
+_GLUED_SCALE_RE = re.compile(r"(k|K|bn|mn|tn)(?![\w])")
+
+
 def _currency_before(text: str, d: _Draft, before: str) -> None:
     """Currency before the number ("$2.5 billion", "€ 300", "US-$ 5") and an attached scale
     ("$5bn", "€3m", "10k")."""
@@ -748,7 +784,7 @@ def _currency_before(text: str, d: _Draft, before: str) -> None:
             d.value *= _SCALES[word]
             d.end, d.scaled = am.end(), True
         return
-    am = re.compile(r"(k|K|bn|mn|tn)(?![\w])").match(text, d.end)
+    am = _GLUED_SCALE_RE.match(text, d.end)
     if am:
         d.value *= _SCALES[am.group(1).lower()]
         d.end, d.scaled = am.end(), True
@@ -774,13 +810,14 @@ def _scale_word(text: str, d: _Draft, lang: str | None) -> None:
 
 _BETWEEN = re.compile(r"(?<!\w)(?:zwischen|between)\s+$", re.IGNORECASE)
 _RANGE_JOINER = re.compile(r"(\s*[-–]\s*|\s+(?:bis|to)\s+|\s+(?:und|and)\s+)")
+_AND_RE = re.compile(r"(?:und|and)")
 
 
 def _range(text: str, d: _Draft, before: str, lang: str | None, style: str | None) -> None:
     """ "200 bis 300", "200-300", "zwischen 200 und 300", "200 to 300": one mention."""
     between = _BETWEEN.search(before[-10:]) if before[-1:].isspace() else None
     rm = _RANGE_JOINER.match(text, d.end)
-    if not rm or (not between and re.search(r"(?:und|and)", rm.group(1))):
+    if not rm or (not between and _AND_RE.search(rm.group(1))):
         return
     m2 = _TOKEN_RE.match(text, rm.end())
     a2 = _atom_at(text, m2, lang, style) if m2 else None
@@ -808,6 +845,9 @@ def _qualifier(text: str, d: _Draft) -> None:
     if len(head) == len(window):
         return  # a cue is a word of its own, before a space
     words = head.rsplit(None, 2)
+    last = words[-1].lower() if words else ""  # a cue's last word ends some cue
+    if last not in _QUALIFIER_ENDS and last.lstrip(_OPENING) not in _QUALIFIER_WORDS:
+        return
     for n in (2, 1):
         if len(words) < n:
             continue
@@ -820,11 +860,14 @@ def _qualifier(text: str, d: _Draft) -> None:
             return
 
 
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
 def _kind(text: str, d: _Draft, before: str, lang: str | None) -> NumberKind:
     """A year ("im Jahr 2024", "2023 schon") or a quantity."""
     if (
         d.digits
-        and re.fullmatch(r"\d{4}", d.token)
+        and _FOUR_DIGITS.fullmatch(d.token)
         and 1900 <= d.value <= 2100
         and d.unit is None
         and not d.scaled

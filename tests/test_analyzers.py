@@ -185,3 +185,118 @@ def test_event_types_from_general_triggers(text: str, language: str, types: list
 
 def test_floods_kill_but_nobody_assaults() -> None:
     assert find_events("At least 14 people were killed in the floods.", "en") == []
+
+
+# --- one reading per article: what the analyzers share, and the shortcuts they take ------------
+
+SEED_TEXTS = [(ROOT / p).read_text(encoding="utf-8") for p in sorted(EXPECTED)]
+#: NFD umlauts (letter + combining mark), hyphenated names and a number glued to a word
+TRICKY = (
+    "Die Bu\u0308rgermeisterin von Gro\u00df-Gerau, Ana-Mari\u0301a O\u0308zdemir, sagte am "
+    "Mo\u0308ntag: „Es gab 3er-Gruppen.“ Der Vize-Pra\u0308sident -erkla\u0308rte, laut "
+    "Polizei-Angaben seien 12 Menschen verletzt; Minister_in, SPRECHER und Regierungssprecher "
+    "a--b x- y 7-fach."
+)
+
+
+def test_each_sentence_is_read_for_prepositional_cues_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claims and figures share one reading of "laut X" per sentence (figures used to read
+    every sentence with a quantity again)."""
+    from extractor.analyzers import claims
+
+    calls: list[str] = []
+    read = claims._prepositional
+
+    def counted(s: str, lang: str) -> list:
+        calls.append(s)
+        return read(s, lang)
+
+    monkeypatch.setattr(claims, "_prepositional", counted)
+    text = SEED_TEXTS[1]
+    result = analyze(text, "de")
+    assert result.figures and any(f.attributed_to for f in result.figures)
+    assert calls and len(calls) <= len(sentences(text))
+
+
+def test_attribution_in_a_document_is_the_attribution_of_its_sentence() -> None:
+    from extractor.analyzers import claims
+    from extractor.analyzers.text import document
+
+    for text in [*SEED_TEXTS, TRICKY]:
+        doc = document(text, "de")
+        found = [claims.attribution_in(doc, s) for s in doc.sentences]
+        assert found == [claims.attribution(s.text, "de") for s in doc.sentences]
+        assert any(found)
+
+
+def test_role_words_are_found_a_word_at_a_time_as_in_the_whole_phrase() -> None:
+    from extractor.analyzers.text import ROLE_RE, has_role, sentences
+
+    phrases = [s.text for t in [*SEED_TEXTS, TRICKY] for s in sentences(t)]
+    phrases += ["Verteidigungsminister Kim", "PRÄSIDENT", "die Sprecherin", "Herr Müller", ""]
+    assert [has_role(p) for p in phrases] == [bool(ROLE_RE.search(p)) for p in phrases]
+    assert any(has_role(p) for p in phrases) and not all(has_role(p) for p in phrases)
+
+
+def test_clause_starts_are_just_past_the_last_separator() -> None:
+    import re
+
+    from extractor.analyzers import claims
+    from extractor.analyzers.text import clause_bounds, sentences
+
+    for s in (s.text for t in [*SEED_TEXTS, TRICKY] for s in sentences(t)):
+        for pos in range(0, len(s) + 1, 7):
+            want = max((m.end() for m in re.finditer(r"[,;:]", s[:pos])), default=0)
+            assert claims._clause_start(s, pos) == want
+            left = max((m.end() for m in re.finditer(r"[,;:–—(]", s[:pos])), default=0)
+            assert clause_bounds(s, pos)[0] == left
+
+
+def test_letter_runs_tokenise_as_single_letters_do() -> None:
+    import re
+
+    from extractor.analyzers import claims
+    from extractor.analyzers.text import LETTER
+
+    by_letter = re.compile(rf"(?:{LETTER})+(?:-(?:{LETTER})+)*")
+    for text in [*SEED_TEXTS, TRICKY]:
+        got = [m.span() for m in claims._WORD_RE.finditer(text)]
+        assert got == [m.span() for m in by_letter.finditer(text)]
+    assert "Bu\u0308rgermeisterin" in claims._WORD_RE.findall(TRICKY)
+
+
+def test_vocabulary_judges_each_word_once_and_finds_cue_words() -> None:
+    from extractor.analyzers import claims
+
+    vocabulary = claims._Vocabulary()
+    assert vocabulary.has_cue(["Der", "Minister", "erklärte", "gestern"])
+    assert not vocabulary.has_cue(["Der", "Minister", "schlief"])
+    assert vocabulary.cues == {"erklärte"}
+    assert vocabulary.judged == {"Der", "Minister", "erklärte", "gestern", "schlief"}
+    assert not vocabulary.has_cue([])
+
+
+def test_owner_pattern_is_searched_only_where_it_can_match() -> None:
+    from extractor.analyzers import figures
+    from extractor.numbers import find_numbers
+
+    windows = ["Kosten von ", "the cost of ", "ein Schaden in Höhe von\n", "Kosten von", "3 von 5"]
+    for text in [*SEED_TEXTS, TRICKY]:
+        windows += [text[max(0, m.start - 60) : m.start] for m in find_numbers(text, "de")]
+    matched = [w for w in windows if figures._OWNER_RE.search(w)]
+    assert matched and all(figures._may_own(w) for w in matched)
+    assert not figures._may_own("Kosten von") and not figures._may_own("")
+
+
+def test_prepositional_hint_fires_where_a_cue_word_stands() -> None:
+    import re
+
+    from extractor.analyzers import claims
+    from extractor.analyzers.text import sentences
+
+    plain = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
+    texts = [s.text for t in [*SEED_TEXTS, TRICKY] for s in sentences(t)]
+    texts += ["so", "So", "also so.", "Espresso", "so-so", "„so“", "so_", "_so", "Laut", ""]
+    found = [bool(claims._PREPOSITIONAL_HINT.search(t)) for t in texts]
+    assert found == [bool(plain.search(t)) for t in texts]
+    assert any(found) and not all(found)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.chunking import ABBREVIATIONS, Chunk, chunk_text
+from extractor.chunking import ABBREVIATIONS, Chunk, chunk_text, sentences
 from extractor.errors import UsageError
 
 DATA = Path(__file__).parent / "data" / "articles"
@@ -111,3 +111,18 @@ def test_one_sentence_splitter_for_chunks_and_analyzers() -> None:
     for s in found:
         assert text[s.start : s.end] == s.text
         assert s.text.split()[-1].lower().rstrip(".") not in {"z", "b", "ca", "nr", "mio"}
+
+
+def test_glued_sentence_ends_are_where_the_zero_width_pattern_finds_them() -> None:
+    import re
+
+    from extractor import chunking
+
+    zero_width = re.compile(r"(?<=[a-zäöüß]{2}[.!?])(?=[A-ZÄÖÜ][a-zäöüß])")
+    seeds = sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in seeds]
+    texts.append("Satz.Nächster ok!Dann ab?Wer x.Yy aa.Bb cc.DD Ee.Ff äöü.Öl")
+    for text in texts:
+        want = [m.start() for m in zero_width.finditer(text)]
+        assert [m.end() for m in chunking._GLUED.finditer(text)] == want
+    assert [s.text for s in sentences("Er kam.Dann ging er.")] == ["Er kam.", "Dann ging er."]

@@ -91,3 +91,69 @@ def test_values_in_skips_years_dates_and_ordinals_and_keeps_range_bounds() -> No
 def test_language_is_guessed_when_not_given() -> None:
     assert values_in("Die Armee hat 1,200 Panzer und die Marine 3 Schiffe.") == [1.2, 3.0]
     assert values_in("The army has 1,200 tanks and the navy has 3 ships.") == [1200.0, 3.0]
+
+
+# --- the scanner's shortcuts read as the plain forms did ---------------------------------------
+
+SHAPES = (
+    "11 000 Mann, 1.000.000 Euro, 3,5 %, 1\u200b000 Tonnen, 2011b, F-16, am 3. Oktober 2024 um "
+    "14:30 Uhr, 3.10.2024, 2024-10-03, October 3, 2024, 7 pm, 5 a.m., Bu\u0308rger-Meister, "
+    "x-y--z, ١٢ Panzer, 12 345 6789, rund 300, „mehr als 200“, (bis zu 5), fast 10, an estimated "
+    "40, mindestens\u00a0 7."
+)
+
+
+def _texts() -> list[str]:
+    seeds = sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))
+    return [p.read_text(encoding="utf-8") for p in seeds] + [SHAPES]
+
+
+def test_token_pattern_reads_letter_runs_as_single_letters_did() -> None:
+    import re
+
+    from extractor import numbers
+
+    plain = re.compile(
+        numbers._TOKEN_RE.pattern.replace(
+            r"(?:[^\W\d_]+|[\u0300-\u036f]+)", r"(?:[^\W\d_]|[\u0300-\u036f])"
+        )
+    )
+    assert plain.pattern != numbers._TOKEN_RE.pattern
+    for text in _texts():
+        got = [m.span() for m in numbers._TOKEN_RE.finditer(text)]
+        assert got == [m.span() for m in plain.finditer(text)]
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_date_pre_pass_tries_the_patterns_where_any_matches(lang: str) -> None:
+    from extractor import numbers
+
+    patterns = numbers._DIGIT_FIRST_EN if lang == "en" else numbers._DIGIT_FIRST
+    scan = numbers._DIGIT_FIRST_EN_AT if lang == "en" else numbers._DIGIT_FIRST_AT
+    for text in _texts():
+        runs = [m.start() for m in numbers._DIGIT_RUN.finditer(text)]
+        want = [p for p in runs if any(rx.match(text, p) for rx, _kind in patterns)]
+        assert [m.start() for m in scan.finditer(text)] == want
+    assert [m.kind for m in find_numbers(SHAPES, lang) if m.text == "14:30 Uhr"] == ["time"]
+
+
+def test_plain_digits_and_grouped_digits_parse() -> None:
+    from extractor.numbers import _parse_digits
+
+    assert _parse_digits("0012", None) == 12.0
+    assert _parse_digits("١٢", "de") == 12.0
+    assert _parse_digits("11 000", "de") == 11000.0
+    assert _parse_digits("1\u200b000", "de") == 1000.0
+    assert _parse_digits("1.5.3", "de") is None
+
+
+def test_qualifier_cues_before_a_number() -> None:
+    from extractor.numbers import _QUALIFIER_ENDS, _QUALIFIER_WORDS
+
+    assert all(cue.split()[-1] in _QUALIFIER_ENDS for cue in _QUALIFIER_WORDS)
+    found = {m.text: m.qualifier for m in find_numbers(SHAPES, "de") if m.kind == "quantity"}
+    assert found["rund 300"] == "about"
+    assert found["mehr als 200"] == "more_than"
+    assert found["bis zu 5"] == "up_to"
+    assert found["fast 10"] == "about"
+    assert found["mindestens\u00a0 7"] == "at_least"

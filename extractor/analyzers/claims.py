@@ -60,6 +60,7 @@ _VERBS_EN = re.compile(
     r"criticised|criticized|stressed|revealed",
     re.IGNORECASE,
 )
+_VERB_EN_RE = re.compile(rf"(?<![\w-])({_VERBS_EN.pattern})(?![\w-])", re.IGNORECASE)
 _CONFIRMED = re.compile(r"^(bestätig|bekräftig|räumte|räumt|eingeräumt|enthüll|confirm)", re.I)
 _DENIED = re.compile(
     r"^(dementier|bestritt|bestreit|wies\b.*zurück|weist\b.*zurück|wiesen\b.*zurück|"
@@ -73,7 +74,7 @@ _SUBORDINATORS = tx.wordset(
 _NEGATION = re.compile(r"\b(nicht|kein|keine|keinen|not|never|n't)\b", re.IGNORECASE)
 _OPEN_CLOSE = {"„": "“", "“": "”", '"': '"', "»": "«", "«": "»", "‚": "‘"}
 _QUOTE_RE = re.compile(r"„[^„“”\"]+[“”\"]|“[^“”]+”|\"[^\"]+[\"“]|»[^»«]+«|«[^«»]+»")
-_WORD_RE = re.compile(rf"(?:{tx.LETTER})+(?:-(?:{tx.LETTER})+)*")
+_WORD_RE = re.compile(rf"(?:{tx.LETTER_RUN})+(?:-(?:{tx.LETTER_RUN})+)*")
 #: nouns whose "nach ..." names a source: "nach Angaben", "nach Polizeiangaben", "nach
 #: Meinung von X", "nach Berichten der X"
 _COMPOUND_REPORT = (
@@ -95,8 +96,9 @@ _LEADS = tx.ADVERBS | tx.wordset(
     "über unter nach zu vor neben auf aus an"
 )
 _PERSONAL = tx.wordset("er sie")
-#: a cheap test before the prepositional cues are read in full
-_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|\bso\b|[Aa]ccording")
+#: a cheap test before the prepositional cues are read in full ("so" as a word; every branch
+#: starts with a letter, so the search skips to the letters that can start one)
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording")
 _SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
 #: a bare name, with the lower-case particles names carry ("Heike van Laak")
 _NAME_ONLY = re.compile(
@@ -150,8 +152,9 @@ def find_claims_with_spans(
     doc = doc or tx.document(text, language)
     out: list[FoundClaim] = []
     seen: set[tuple[str, str, str]] = set()
+    vocabulary = _Vocabulary()
     for sent in doc.sentences:
-        for found in _sentence_claims(text, sent, doc.lang, out):
+        for found in _sentence_claims(text, sent, doc, out, vocabulary):
             c = found.claim
             key = (c.claimant, c.cue.lower(), c.message)
             if key not in seen:
@@ -162,9 +165,26 @@ def find_claims_with_spans(
 
 def attribution(sentence: str, lang: str) -> str | None:
     """The source a prepositional cue names in a sentence ('laut der GUR' -> 'GUR')."""
-    for _cue_start, _cue, phrase in _prepositional(sentence, lang):
+    return _first_source(_prepositional(sentence, lang))
+
+
+def attribution_in(doc: tx.Document, sent: tx.Sentence) -> str | None:
+    """`attribution` of a sentence of `doc`, reading the cues the claims found there."""
+    return _first_source(prepositional_cues(doc, sent))
+
+
+def _first_source(found: list[tuple[int, str, tx.Phrase]]) -> str | None:
+    for _cue_start, _cue, phrase in found:
         return tx.clean_name(phrase.text)
     return None
+
+
+def prepositional_cues(doc: tx.Document, sent: tx.Sentence) -> list[tuple[int, str, tx.Phrase]]:
+    """`_prepositional` of a sentence of `doc`, found once per document and sentence."""
+    found = doc.cues.get(sent.start)
+    if found is None:
+        found = doc.cues[sent.start] = _prepositional(sent.text, doc.lang)
+    return found
 
 
 @lru_cache(maxsize=65536)
@@ -183,11 +203,7 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     found: list[tuple[int, str, tx.Phrase]] = []
     if not _PREPOSITIONAL_HINT.search(s):
         return found
-    for m in re.finditer(
-        r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))"
-        r"\s+",
-        s,
-    ):
+    for m in _LAUT_RE.finditer(s):
         phrase = tx.noun_phrase(s, m.end())
         if phrase is None:
             site = re.compile(
@@ -203,14 +219,14 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
             found.append((m.start(), cue, phrase))
     if lang != "en":
         found.extend(_nach_report_noun(s))
-    for m in re.finditer(r"\s+zufolge\b", s):
+    for m in _ZUFOLGE_RE.finditer(s):
         words = list(re.finditer(r"\S+", s[: m.start()]))
         for w in words[-8:]:
             phrase = tx.noun_phrase(s, w.start())
             if phrase and phrase.end == m.start() and _named_source(phrase.text):
                 found.append((phrase.start, "zufolge", phrase))
                 break
-    for so in re.finditer(r"(?:,|[“”\"«»])\s*(so)\s+", s):
+    for so in _SO_RE.finditer(s):
         phrase = tx.noun_phrase(s, so.end())
         rest = s[phrase.end :] if phrase else ""
         if phrase and _SO_END.match(rest) and phrase.text.split()[0].lower() not in tx.PRONOUNS:
@@ -218,6 +234,11 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
     return found
 
 
+_LAUT_RE = re.compile(
+    r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+"
+)
+_ZUFOLGE_RE = re.compile(r"\s+zufolge\b")
+_SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
 #: what may follow the source of "so X": punctuation, the sentence end, or "weiter"
 _SO_END = re.compile(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$")
 
@@ -228,18 +249,23 @@ def _named_source(phrase: str) -> bool:
     return len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else "")
 
 
+_NACH_RE = re.compile(r"(?<![\w-])([Nn]ach)\s+")
+#: the report noun after "nach", past up to two articles or adjectives
+_REPORT_HEAD = re.compile(
+    rf"(?:(?:den|der|dem|des|einer|einem|eines|seinen|ihren|eigenen|eigener|offiziellen|"
+    rf"[A-ZÄÖÜ][\w-]*[^s\W]s(?=\s+(?:Meinung|Ansicht|Auffassung|Angaben|Worten))|"
+    rf"amtlichen|behördlichen|ersten|jüngsten|neuesten|übereinstimmenden|"
+    rf"[a-zäöüß]+(?:ischen|schen))\s+){{0,2}}({_REPORT_NOUN.pattern})"
+    r"(?![\w-])"
+)
+
+
 def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
     """'nach Polizeiangaben', 'Nach Auffassung des X', 'nach israelischen Armeeangaben' (the
     bare 'Nach Angaben (von)' is read by `_prepositional`)."""
     found: list[tuple[int, str, tx.Phrase]] = []
-    for m in re.finditer(r"(?<![\w-])([Nn]ach)\s+", s):
-        head = re.compile(
-            rf"(?:(?:den|der|dem|des|einer|einem|eines|seinen|ihren|eigenen|eigener|offiziellen|"
-            rf"[A-ZÄÖÜ][\w-]*[^s\W]s(?=\s+(?:Meinung|Ansicht|Auffassung|Angaben|Worten))|"
-            rf"amtlichen|behördlichen|ersten|jüngsten|neuesten|übereinstimmenden|"
-            rf"[a-zäöüß]+(?:ischen|schen))\s+){{0,2}}({_REPORT_NOUN.pattern})"
-            r"(?![\w-])"
-        ).match(s, m.end())
+    for m in _NACH_RE.finditer(s):
+        head = _REPORT_HEAD.match(s, m.end())
         if not head or s[m.end() :].startswith("Angaben"):
             continue
         noun = head.group(1)
@@ -299,13 +325,18 @@ def _genitive_after(s: str, pos: int) -> tx.Phrase | None:
 
 
 def _sentence_claims(
-    text: str, sent: tx.Sentence, lang: str, earlier: list[FoundClaim]
+    text: str,
+    sent: tx.Sentence,
+    doc: tx.Document,
+    earlier: list[FoundClaim],
+    vocabulary: _Vocabulary,
 ) -> list[FoundClaim]:
     s = sent.text
     if s.endswith("?"):
         return []
+    lang = doc.lang
     results: list[FoundClaim] = []
-    for cue_start, cue, phrase in _prepositional(s, lang):
+    for cue_start, cue, phrase in prepositional_cues(doc, sent):
         claimant, role = tx.split_role(phrase.text)
         message = _prepositional_message(s, cue_start, cue, phrase)
         found = _claim(text, sent, Source(claimant, role, phrase.start, phrase.end), cue, message)
@@ -314,7 +345,7 @@ def _sentence_claims(
     follow = _follow_up(text, sent, earlier)
     if follow is not None:
         results.append(follow)
-    cues = _verb_cues(s, lang)
+    cues = _verb_cues(s, lang, vocabulary)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
         found = _verb_claim(
@@ -383,21 +414,34 @@ def _claim(
 # --- verb cues ----------------------------------------------------------------------------
 
 
-def _verb_cues(s: str, lang: str) -> list[Cue]:
+class _Vocabulary:
+    """The words of one article that are German cue words, each word judged once: a sentence
+    without one is passed over after one scan, with no work per word in Python."""
+
+    def __init__(self) -> None:
+        self.judged: set[str] = set()
+        self.cues: set[str] = set()
+
+    def has_cue(self, words: list[str]) -> bool:
+        """Whether any of a sentence's words is a cue word."""
+        new = set(words).difference(self.judged)
+        if new:
+            self.judged |= new
+            self.cues.update(w for w in new if _is_cue_word(w))
+        return not self.cues.isdisjoint(words)
+
+
+def _verb_cues(s: str, lang: str, vocabulary: _Vocabulary) -> list[Cue]:
     """The reporting verbs of a sentence, in order."""
     if lang == "en":
-        return [
-            Cue(m.start(), m.end(), m.group(1), m.end())
-            for m in re.finditer(rf"(?<![\w-])({_VERBS_EN.pattern})(?![\w-])", s, re.I)
-        ]
-    words = list(_WORD_RE.finditer(s))
-    out: list[Cue] = []
-    for i, w in enumerate(words):
-        if _is_cue_word(w.group()):
-            cue = _german_cue(s, words, i)
-            if cue is not None:
-                out.append(cue)
-    return out
+        return [Cue(m.start(), m.end(), m.group(1), m.end()) for m in _VERB_EN_RE.finditer(s)]
+    tokens = _WORD_RE.findall(s)
+    if not vocabulary.has_cue(tokens):
+        return []
+    cue_words = vocabulary.cues
+    at = [i for i, tok in enumerate(tokens) if tok in cue_words]
+    words = list(_WORD_RE.finditer(s))  # the same tokens, with their offsets
+    return [cue for i in at if (cue := _german_cue(s, words, i)) is not None]
 
 
 @lru_cache(maxsize=65536)
@@ -464,9 +508,16 @@ def _separable(s: str, words: list[re.Match[str]], i: int, lemma: str, c1: int) 
 
 def _clause(s: str, pos: int) -> tuple[int, int]:
     """Clause bounds for cue words: between commas, colons, semicolons and sentence ends."""
-    left = max((m.end() for m in re.finditer(r"[,;:]", s[:pos])), default=0)
-    right_m = re.compile(r"[,;:.!?]").search(s, pos)
-    return left, (right_m.start() if right_m else len(s))
+    right_m = _CLAUSE_END.search(s, pos)
+    return _clause_start(s, pos), (right_m.start() if right_m else len(s))
+
+
+_CLAUSE_END = re.compile(r"[,;:.!?]")
+
+
+def _clause_start(s: str, end: int) -> int:
+    """Just past the last comma, semicolon or colon before `end` (0 if there is none)."""
+    return max(s.rfind(",", 0, end), s.rfind(";", 0, end), s.rfind(":", 0, end)) + 1
 
 
 @dataclass(frozen=True)
@@ -521,7 +572,7 @@ def _verb_claim(
     source = _source(s, cue, lang, ctx)
     if source is None:
         return None
-    clause_start = max((m.end() for m in re.finditer(r"[,;:]", s[: cue.start])), default=0)
+    clause_start = _clause_start(s, cue.start)
     if _NEGATION.search(s[clause_start : cue.end]):
         return None
     message = _message(s, cue, source, next_start)
@@ -532,7 +583,7 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
     """Who speaks: the subject before the verb, an apposed one, one after the verb
     (inversion), the one after "wie", or an earlier claimant for "er"/"sie"/"und"."""
     pre = s[: cue.start]
-    clause_start = max((m.end() for m in re.finditer(r"[,;:]", pre)), default=0)
+    clause_start = _clause_start(s, cue.start)
     segment = pre[clause_start:]
     apposed = _apposed_subject(pre, segment)
     if apposed is not None:
@@ -630,7 +681,7 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
     claimant, role = tx.split_role(np.text)
     end = np.end
     app = re.compile(r",\s*([^,]+?),").match(s, np.end)
-    if app and tx.ROLE_RE.search(app.group(1)):
+    if app and tx.has_role(app.group(1)):
         role = tx.clean_name(app.group(1))
         end = app.end()
     return Source(claimant, role, cue.start, end)
@@ -639,21 +690,26 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
 _RELATIVE = tx.wordset("der die das dessen deren welche welcher welches")
 
 
+_APPOSITION = re.compile(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$")
+
+
 def _apposed_subject(pre: str, segment: str) -> Source | None:
     """'Claudia Pfeiffer, Geschäftsführerin des KAV, erklärte': name plus role; also past a
     relative clause ('Deiss, der sich ... entschlossen hatte, sagte')."""
-    app = re.search(r"^(?P<subj>.*?)(?P<app>,\s*[^,]+?,)\s*$", pre)
-    if not app or segment.strip():
+    if segment.strip():
+        return None
+    app = _APPOSITION.search(pre)
+    if not app:
         return None
     appos = app.group("app").strip(" ,")
     relative = appos.split()[0] in _RELATIVE
     np = tx.noun_phrase(appos, 0)
     name_only = _NAME_ONLY.fullmatch(appos) is not None
     whole_phrase = np is not None and np.end == len(appos)
-    if not (relative or name_only or tx.ROLE_RE.search(appos) or whole_phrase):
+    if not (relative or name_only or tx.has_role(appos) or whole_phrase):
         return None
     subj_seg = app.group("subj")
-    subj_clause = subj_seg[max((m.end() for m in re.finditer(r"[,;:]", subj_seg)), default=0) :]
+    subj_clause = subj_seg[_clause_start(subj_seg, len(subj_seg)) :]
     wie = re.match(r"\s*[Ww]ie\s+", subj_clause)  # "Wie der Direktor, Smith D., mitteilte"
     if wie:
         subj_clause = subj_clause[wie.end() :]

@@ -199,13 +199,18 @@ def find_events(
         s = sent.text
         if s.rstrip("\"'“”»« ").endswith("?"):
             continue
+        bare = None  # the sentence without markup and non-word characters, when needed
         for hit in _hits(s, triggers, lang):
-            key = (hit.trigger.category.value, re.sub(r"<[^>]+>|\W+", "", s))
+            bare = _MARKUP_OR_NONWORD.sub("", s) if bare is None else bare
+            key = (hit.trigger.category.value, bare)
             if key in seen:
                 continue
             seen.add(key)
             events.append(_event(doc, sent, hit))
     return events
+
+
+_MARKUP_OR_NONWORD = re.compile(r"<[^>]+>|\W+")
 
 
 def _starts(s: str, lexicon: _Lexicon) -> list[tuple[_Trigger, re.Match[str]]]:

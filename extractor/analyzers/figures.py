@@ -18,6 +18,12 @@ _OWNER_RE = re.compile(
 _EN_OWNER_STOP = tx.wordset("total number sum amount") | tx.ADVERBS
 
 
+def _may_own(window: str) -> bool:
+    """What `_OWNER_RE` needs at the end, tested first: it is searched at every position of the
+    window, while most windows do not end in "von " / "of "."""
+    return window[-1:].isspace() and window.rstrip().endswith(("von", "of"))
+
+
 def find_figures(
     text: str,
     language: str | None = None,
@@ -38,7 +44,7 @@ def find_figures(
         inside = [m for m in doc.numbers_in(sent.start, sent.end) if m.kind == NumberKind.QUANTITY]
         if not inside:
             continue
-        source = claims_mod.attribution(sent.text, doc.lang)
+        source = claims_mod.attribution_in(doc, sent)
         for m in inside:
             attributed = source or _claimant_of(m, by_sentence.get(sent.start, []))
             figures.append(_figure(text, m, sent, doc.lang, attributed))
@@ -65,7 +71,7 @@ def _figure(
         end = noun[1]
     elif (m.unit is not None and not m.unit[:1].isalpha()) or (m.unit or "").isupper():
         window = text[max(sent.start, m.start - 60) : m.start]
-        owner = _OWNER_RE.search(window)
+        owner = _OWNER_RE.search(window) if _may_own(window) else None
         if owner:
             word = owner.group(1) or owner.group(2)
             if word.split()[-1].lower() not in _EN_OWNER_STOP:
