@@ -74,7 +74,7 @@ class Prepared:
     def mentions(self) -> numbers.MentionIndex:
         """The cleaned text's numbers, found once: grounding checks Figure values against
         them and `uncovered_figures` lists the ones no Figure covers."""
-        return numbers.MentionIndex(numbers.find_numbers(self.cleaned.text, self.language))
+        return numbers.MentionIndex.of(self.cleaned.text, self.language)
 
     def request_id(self, k: int) -> str:
         return f"{k}:{self.article.id}"
@@ -136,7 +136,9 @@ class Extractor:
         if self.caller is None:
             from extractor import analyzers  # the baseline's lexicons: not for model runs
 
-            draft = analyzers.analyze(prepared.cleaned.text, prepared.language)
+            draft = analyzers.analyze(
+                prepared.cleaned.text, prepared.language, mentions=prepared.mentions
+            )
             return self.finish(prepared, [draft])
         drafts = [await self._ask(prepared, messages) for messages in self.requests(prepared)]
         if self.options.follow_up_uncovered:

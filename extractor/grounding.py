@@ -385,9 +385,7 @@ class Grounder:
     @property
     def mentions(self) -> numbers.MentionIndex:
         if self._mentions is None:
-            self._mentions = numbers.MentionIndex(
-                numbers.find_numbers(self.cleaned.text, self.language)
-            )
+            self._mentions = numbers.MentionIndex.of(self.cleaned.text, self.language)
         return self._mentions
 
     def merge(self, drafts: Drafts) -> ArticleExtraction:

@@ -80,6 +80,11 @@ def _lang(language: str | None) -> str | None:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
 
 
+def reading_language(text: str, language: str | None) -> str | None:
+    """The language `find_numbers` reads `text` in: the given one, else the guessed one."""
+    return _lang(language) or _lang(guess_language(text))
+
+
 def _style(lang: str | None) -> str | None:
     """Digit convention: 'de' (1.234,5), 'en' (1,234.5) or None (decide by shape)."""
     if lang is None:
@@ -555,7 +560,7 @@ _WORD_TESTS_MAX = 200_000
 def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
     """Every number mention in the text, including years/dates/times/ordinals marked by kind,
     in text order, non-overlapping."""
-    lang = _lang(language) or guess_language(text)
+    lang = reading_language(text, language)
     style = _style(lang)
     special = _pre_pass(text, lang)
     mentions: list[NumberMention] = []
@@ -934,9 +939,16 @@ class MentionIndex:
     against the text costs O(log n) each instead of parsing each quote again.
     """
 
-    def __init__(self, mentions: list[NumberMention]) -> None:
+    def __init__(self, mentions: list[NumberMention], language: str | None) -> None:
+        """`mentions` as `find_numbers(text, language)` found them."""
         self.mentions = mentions
+        self.language = language
         self._ends = [m.end for m in mentions]
+
+    @classmethod
+    def of(cls, text: str, language: str | None) -> MentionIndex:
+        lang = reading_language(text, language)
+        return cls(find_numbers(text, lang), lang)
 
     def overlapping(self, start: int, end: int) -> list[NumberMention]:
         """The mentions that share at least one character with text[start:end]."""

@@ -168,3 +168,21 @@ def test_follow_up_sends_the_chunk_that_holds_the_missing_number(fake):
     assert "- 30" in follow_up[-1]["content"]
     assert "30 getötete" in follow_up[-2]["content"]
     assert followed.usage.requests == len(chunks) + 1
+
+
+def test_the_baseline_reads_the_article_for_numbers_once(monkeypatch):
+    """The analyzers, the Figure checks and the uncovered numbers share one scan."""
+    from extractor import numbers
+
+    text = (SEEDS / "004_8a3114eecaafb72d.txt").read_text(encoding="utf-8")
+    scanned: list[int] = []
+    real = numbers.find_numbers
+
+    def counting(chunk: str, language: str | None = None) -> list[numbers.NumberMention]:
+        scanned.append(len(chunk))
+        return real(chunk, language)
+
+    monkeypatch.setattr(numbers, "find_numbers", counting)
+    result = extract(text, model="baseline", language="de")
+    assert result.figures and all(f.grounding == Grounding.EXACT for f in result.figures)
+    assert sum(size > len(text) // 2 for size in scanned) == 1

@@ -14,7 +14,6 @@ from functools import lru_cache
 
 from extractor import numbers
 from extractor.chunking import Sentence, sentences
-from extractor.language import guess_language
 from extractor.numbers import NumberMention
 
 __all__ = ["Document", "Sentence", "document", "sentences"]
@@ -52,10 +51,19 @@ class Document:
         return self.numbers[lo : bisect_left(self.number_starts, end, lo)]
 
 
-def document(text: str, language: str | None = None) -> Document:
-    """The shared reading of `text`; without a language it is guessed (German by default)."""
-    lang = numbers._lang(language) or numbers._lang(guess_language(text)) or "de"
-    mentions = numbers.find_numbers(text, lang)
+def document(
+    text: str, language: str | None = None, mentions: numbers.MentionIndex | None = None
+) -> Document:
+    """The shared reading of `text`; without a language it is guessed (German by default).
+
+    `mentions` are the text's numbers when the caller has found them already (the engine
+    checks Figures against the same scan); used when they were read in the document's language.
+    """
+    lang = numbers.reading_language(text, language) or "de"
+    if mentions is not None and mentions.language == lang:
+        mentions = mentions.mentions
+    else:
+        mentions = numbers.find_numbers(text, lang)
     return Document(text, lang, mentions, sentences(text, mentions), [m.start for m in mentions])
 
 
