@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import itertools
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -132,14 +134,16 @@ class Extractor:
         return ArticleExtraction(events=result.events, claims=result.claims, figures=result.figures)
 
     async def _run(self, article: Article) -> ArticleResult:
-        prepared = self.prepare(article)
         if self.caller is None:
             from extractor import analyzers  # the baseline's lexicons: not for model runs
 
-            draft = analyzers.analyze(
-                prepared.cleaned.text, prepared.language, mentions=prepared.mentions
-            )
-            return self.finish(prepared, [draft])
+            with collector_paused():  # no await in here
+                prepared = self.prepare(article)
+                draft = analyzers.analyze(
+                    prepared.cleaned.text, prepared.language, mentions=prepared.mentions
+                )
+                return self.finish(prepared, [draft])
+        prepared = self.prepare(article)
         drafts = [await self._ask(prepared, messages) for messages in self.requests(prepared)]
         if self.options.follow_up_uncovered:
             drafts += await self._follow_up(prepared, drafts)
@@ -167,6 +171,10 @@ class Extractor:
 
     def finish(self, prepared: Prepared, drafts: list[ExtractionDraft]) -> ArticleResult:
         """Ground and merge one draft per chunk (plus a follow-up's) into the result line."""
+        with collector_paused():
+            return self._finish(prepared, drafts)
+
+    def _finish(self, prepared: Prepared, drafts: list[ExtractionDraft]) -> ArticleResult:
         windows = [prepared.window(k) for k in range(len(prepared.chunks))]
         whole = (0, len(prepared.cleaned.text))
         paired: Drafts = [
@@ -246,6 +254,35 @@ class Extractor:
     async def aclose(self) -> None:
         if self.caller is not None:
             await self.caller.aclose()
+
+
+_paused_lock = threading.Lock()
+_paused_depth = 0
+_paused_by_us = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while an article's records are built.
+
+    Each full collection walks every live object, and an article's numbers and records are
+    many small objects that form no cycles: on a 1 MB number-dense text the collector took a
+    third of the time, more the longer the text. Not held across an await. Threads nest: the
+    collector resumes when the last one leaves, and only if it ran when the first came in.
+    """
+    global _paused_depth, _paused_by_us
+    with _paused_lock:
+        if _paused_depth == 0:
+            _paused_by_us = gc.isenabled()
+            gc.disable()
+        _paused_depth += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused_depth -= 1
+            if _paused_depth == 0 and _paused_by_us:
+                gc.enable()
 
 
 def follow_up_request(missing: list[str]) -> str:
