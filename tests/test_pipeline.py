@@ -186,3 +186,37 @@ def test_the_baseline_reads_the_article_for_numbers_once(monkeypatch):
     result = extract(text, model="baseline", language="de")
     assert result.figures and all(f.grounding == Grounding.EXACT for f in result.figures)
     assert sum(size > len(text) // 2 for size in scanned) == 1
+
+
+def test_the_collector_is_paused_while_records_are_built_and_resumes_as_it_was():
+    import gc
+    import threading
+
+    from extractor.engine import collector_paused
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other_thread() -> None:
+        with collector_paused():
+            inside.set()
+            leave.wait(5)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    inside.wait(5)
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread is still building its records
+    leave.set()
+    worker.join()
+    assert gc.isenabled()
+
+    gc.disable()  # a caller that runs without the collector keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
