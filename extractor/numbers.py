@@ -44,7 +44,7 @@ class NumberKind(StrEnum):
     CODE = "code"  # a label or reference: "Fig. 3", "Section 4.1", "[50]", "2011b", "3er"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NumberMention:
     """One number expression; `text == source[start:end]`."""
 
@@ -463,7 +463,7 @@ def _at_sentence_start(text: str, pos: int) -> bool:
     return not before or before[-1] in ".!?:\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Atom:
     """A bare number (digits or words) before qualifiers, scales and units are attached."""
 
@@ -712,7 +712,7 @@ def _ordinal_at(
     return NumberMention(m.start(), m.end(), tok, ordinal, None, "exact", NumberKind.ORDINAL)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """A number being read: the atom, grown step by step by sign, currency, scale, range,
     unit and qualifier."""
