@@ -256,9 +256,8 @@ class Extractor:
             await self.caller.aclose()
 
 
-_paused_lock = threading.Lock()
-_paused_depth = 0
-_paused_by_us = False
+_pause_lock = threading.Lock()
+_paused = False
 
 
 @contextmanager
@@ -267,21 +266,22 @@ def collector_paused() -> Iterator[None]:
 
     Each full collection walks every live object, and an article's numbers and records are
     many small objects that form no cycles: on a 1 MB number-dense text the collector took a
-    third of the time, more the longer the text. Not held across an await. Threads nest: the
-    collector resumes when the last one leaves, and only if it ran when the first came in.
+    third of the time, more the longer the text. Never held across an await. Only the first
+    caller pauses it, if it ran, and it resumes when that caller leaves: a nested call, or
+    another thread meanwhile, changes nothing, so a pause never outlasts one article.
     """
-    global _paused_depth, _paused_by_us
-    with _paused_lock:
-        if _paused_depth == 0:
-            _paused_by_us = gc.isenabled()
-            gc.disable()
-        _paused_depth += 1
+    global _paused
+    owner = False
     try:
+        with _pause_lock:
+            if not _paused and gc.isenabled():
+                gc.disable()
+                _paused = owner = True
         yield
     finally:
-        with _paused_lock:
-            _paused_depth -= 1
-            if _paused_depth == 0 and _paused_by_us:
+        if owner:
+            with _pause_lock:
+                _paused = False
                 gc.enable()
 
 

@@ -936,32 +936,32 @@ def _values(mentions: Sequence[NumberMention]) -> list[float]:
 class MentionIndex:
     """The number mentions of one whole text, found once and looked up by position.
 
-    Mentions do not overlap and come in text order, so their ends are sorted too and the
-    mentions touching a span are one bisection away: checking every Figure of an article
-    against the text costs O(log n) each instead of parsing each quote again.
+    Mentions do not overlap and come in text order, so the mentions inside a span are one
+    bisection away: checking every Figure of an article against the text costs O(log n) each
+    instead of parsing each quote again.
     """
 
     def __init__(self, mentions: list[NumberMention], language: str | None) -> None:
         """`mentions` as `find_numbers(text, language)` found them."""
         self.mentions = mentions
         self.language = language
-        self._ends = [m.end for m in mentions]
+        self._starts = [m.start for m in mentions]
 
     @classmethod
     def of(cls, text: str, language: str | None) -> MentionIndex:
         lang = reading_language(text, language)
         return cls(find_numbers(text, lang), lang)
 
-    def overlapping(self, start: int, end: int) -> list[NumberMention]:
-        """The mentions that share at least one character with text[start:end]."""
-        i = bisect.bisect_right(self._ends, start)
+    def within(self, start: int, end: int) -> list[NumberMention]:
+        """The mentions that lie wholly inside text[start:end]."""
+        i = bisect.bisect_left(self._starts, start)
         out = []
-        while i < len(self.mentions) and self.mentions[i].start < end:
+        while i < len(self.mentions) and self.mentions[i].end <= end:
             out.append(self.mentions[i])
             i += 1
         return out
 
     def values(self, start: int, end: int) -> list[float]:
-        """`values_in` for the span, read in the context of the whole text (a number the span
-        cuts into counts whole)."""
-        return _values(self.overlapping(start, end))
+        """`values_in` for the span, read in the context of the whole text; a number the span
+        cuts into does not count (a range's other bound may lie outside the quote)."""
+        return _values(self.within(start, end))

@@ -150,12 +150,12 @@ def fold_text(text: str) -> str:
     if chars <= _PLAIN:
         return " ".join(filter(None, text.casefold().split(" ")))
     for ch in chars - _MET:
-        _MET.add(ch)
         folded = _SPACE if ch.isspace() else _fold_char(ch)
         if folded == ch.casefold():
             _PLAIN.add(ch)
         if folded != ch:
             _TEXT_TABLE[ord(ch)] = folded
+        _MET.add(ch)  # last: another thread that sees it met finds its table entry
     if _SPACE in chars:  # the marker itself: take the long way
         return fold(text).text
     return " ".join(filter(None, text.translate(_TEXT_TABLE).split(_SPACE)))

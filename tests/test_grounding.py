@@ -187,6 +187,32 @@ def test_evidence_is_the_article_text_and_the_value_is_checked_against_it() -> N
     assert "value_mismatch: model said 20000, evidence says 2000" in homes.flags
 
 
+@pytest.mark.parametrize(
+    ("text", "value", "quote", "expected", "flag"),
+    [
+        # the span holds the number: looked up in the whole text's scan, agrees
+        ("Es kamen 200 bis 300 Soldaten in die Stadt.", 300, "200 bis 300 Soldaten", 300, None),
+        ("Laut Kiew kamen 11.000 Soldaten.", 11000, "11.000 Soldaten", 11000, None),
+        # a range's other bound lies outside the quote: the quote alone decides
+        ("Es kamen 200 bis 300 Soldaten in die Stadt.", 200, "300 Soldaten", 300,
+         "value_mismatch: model said 200, evidence says 300"),
+        # a quote with no digit of the number it cuts into
+        ("Preis: 5 % mehr als 2023.", 5, "% mehr", 5, "value_not_in_evidence"),
+    ],
+)  # fmt: skip
+def test_a_figure_value_agrees_only_with_numbers_inside_its_quote(
+    text: str, value: float, quote: str, expected: float, flag: str | None
+) -> None:
+    cleaned = clean(text)
+    draft = ExtractionDraft.model_validate(
+        {"figures": [{"text": str(value), "value": value, "measured": "x", "evidence": quote}]}
+    )
+    (figure,) = Grounder(text, cleaned, "de").merge([(draft, (0, len(text)))]).figures
+    assert figure.grounding == Grounding.EXACT
+    assert figure.value == expected
+    assert figure.flags == ([flag] if flag else [])
+
+
 def test_evidence_keeps_the_markup_inside_its_span_and_reads_back() -> None:
     original = "Die Armee hat <script>" + "x" * 1000 + "</script>zum ersten Mal angegriffen."
     cleaned = clean(original)

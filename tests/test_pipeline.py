@@ -206,11 +206,21 @@ def test_the_collector_is_paused_while_records_are_built_and_resumes_as_it_was()
     worker = threading.Thread(target=other_thread)
     worker.start()
     inside.wait(5)
-    with collector_paused():
+    assert not gc.isenabled()  # the other thread paused it
+    with collector_paused():  # a second caller meanwhile changes nothing
         assert not gc.isenabled()
-    assert not gc.isenabled()  # the other thread is still building its records
+    assert not gc.isenabled()
     leave.set()
     worker.join()
+    assert gc.isenabled()  # resumed when the thread that paused it left
+
+    with collector_paused():
+        with collector_paused():  # nested: the inner one leaves it paused
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("an article fails")
     assert gc.isenabled()
 
     gc.disable()  # a caller that runs without the collector keeps it off
