@@ -696,8 +696,12 @@ def _ordinal_at(
     tok = m.group()
     if tok[0].isdigit():
         if lang != "de" and _EN_ORDINAL_SUFFIX.match(text[m.end() : m.end() + 3]):
+            try:
+                value = float(tok)
+            except ValueError:  # "1,234,567.53rd": grouped digits are no ordinal
+                return None
             end = m.end() + 2
-            return NumberMention(m.start(), end, text[m.start() : end], float(tok), None, "exact",
+            return NumberMention(m.start(), end, text[m.start() : end], value, None, "exact",
                                  NumberKind.ORDINAL)  # fmt: skip
         if style != "en" and _UP_TO_3_DIGITS.fullmatch(tok):
             nxt = _DOT_WORD.match(text, m.end())

@@ -157,3 +157,10 @@ def test_qualifier_cues_before_a_number() -> None:
     assert found["bis zu 5"] == "up_to"
     assert found["fast 10"] == "about"
     assert found["mindestens\u00a0 7"] == "at_least"
+
+
+def test_grouped_digits_before_an_ordinal_suffix_are_a_quantity_not_a_crash() -> None:
+    (mention,) = find_numbers("1,234,567.53rd place", "en")
+    assert (mention.text, mention.value, mention.kind) == ("1,234,567.53", 1234567.53, "quantity")
+    (ordinal,) = find_numbers("the 3rd round", "en")
+    assert (ordinal.text, ordinal.kind) == ("3rd", "ordinal")
