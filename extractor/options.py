@@ -142,4 +142,3 @@ class Options:
 
 def option_field(name: str) -> dataclasses.Field[Any]:
     return next(f for f in dataclasses.fields(Options) if f.name == name)
-

@@ -87,8 +87,7 @@ def _fold_per_char(text: str) -> MappedText:
 #: the characters fold treats apart (whitespace runs and edges, invisible and multi-character
 #: ones, the marker fold_text uses), mixed with any others
 _TEXTS = st.text(
-    alphabet=st.sampled_from(list("aB ß\t\n„“–\u00ad\u200bﬁ¨Ⅻé.1 \x00  İ\u0301"))
-    | st.characters(),
+    alphabet=st.sampled_from(list("aB ß\t\n„“–\u00ad\u200bﬁ¨Ⅻé.1 \x00  İ\u0301")) | st.characters(),
     max_size=60,
 )
 

@@ -99,6 +99,8 @@ _VALUE_FOLDER = re.compile(r"[0-9a-f]{2}")
 #: folder and files of a cache we create: they hold model answers
 CACHE_DIR_MODE = 0o700
 CACHE_FILE_MODE = 0o600
+
+
 class Cache(Protocol):
     """What the model caller needs of a response cache; values are raw ChatCompletion dicts."""
 
