@@ -272,10 +272,9 @@ _NUMBERISH_RE = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
 def _may_be_number_word(low: str, lang: str | None) -> bool:
-    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third", "an"):
-    most words are not, and news repeats its words, so the answer is cached."""
+    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third", "an");
+    `find_numbers` remembers the answer per word as written (`_WORD_TESTS`)."""
     if not _NUMBERISH_RE.search(low):
         return False
     if low in _ONE_WORDS or low in _ORDINAL_WORDS_EN or _ORDINAL_WORDS_DE.fullmatch(low):
@@ -553,8 +552,8 @@ def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
     return _UNIT_WORDS[low], m.end()
 
 
-#: per language, whether a word as written may start a number: most tokens of a text are
-#: words, and a dict lookup is cheaper than lowering the word and asking the cached test
+#: per language, whether a word as written may start a number (`_may_be_number_word`): news
+#: repeats its words, and a dict lookup is cheaper than lowering the word and testing it
 _WORD_TESTS: dict[str | None, dict[str, bool]] = {}
 _WORD_TESTS_MAX = 200_000
 
