@@ -51,6 +51,12 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def in_folder(cls, folder: Path, *args: str) -> ServiceProcess:
+        """A server whose SQLite database, response cache and log are in `folder`."""
+        db = f"sqlite:///{folder / 'service.db'}"
+        return cls(db, *args, log=folder / "serve.log", env={"EXTRACTOR_CACHE_DIR": str(folder)})
+
     def start(self, timeout: float = 90.0) -> ServiceProcess:
         return self.launch().wait_ready(timeout)
 

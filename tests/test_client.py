@@ -14,13 +14,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("client")
-    db = f"sqlite:///{tmp / 'service.db'}"
-    server = ServiceProcess(
-        db, "--model", "baseline", log=tmp / "serve.log", env={"EXTRACTOR_CACHE_DIR": str(tmp)}
-    )
+    server = ServiceProcess.in_folder(tmp_path_factory.mktemp("client"), "--model", "baseline")
     with server:
-        server.key = create_key(db, "client")
+        server.key = create_key(server.db, "client")
         yield server
 
 

@@ -17,20 +17,13 @@ SEED = (SEEDS / "000_bc9a927a736966c8.txt").read_text(encoding="utf-8")
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("service")
-    db = f"sqlite:///{tmp / 'service.db'}"
+    server = ServiceProcess.in_folder(
+        tmp_path_factory.mktemp("service"), "--model", "baseline", "--max-body-mb", "0.2"
+    )
+    db = server.db
     keys = {"alice": create_key(db, "alice"), "bob": create_key(db, "bob")}
     keys["slow"] = create_key(db, "slow", "--rpm", "2")
     keys["gone"] = create_key(db, "gone")
-    server = ServiceProcess(
-        db,
-        "--model",
-        "baseline",
-        "--max-body-mb",
-        "0.2",
-        log=tmp / "serve.log",
-        env={"EXTRACTOR_CACHE_DIR": str(tmp / "cache")},
-    )
     with server:
         server.keys = keys
         yield server

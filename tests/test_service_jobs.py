@@ -49,13 +49,9 @@ def result_lines(http: httpx.Client, job_id: str, after: int = 0) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("jobs")
-    db = f"sqlite:///{tmp / 'service.db'}"
-    server = ServiceProcess(
-        db, "--model", "baseline", log=tmp / "serve.log", env={"EXTRACTOR_CACHE_DIR": str(tmp)}
-    )
+    server = ServiceProcess.in_folder(tmp_path_factory.mktemp("jobs"), "--model", "baseline")
     with server:
-        server.keys = {"alice": create_key(db, "alice"), "bob": create_key(db, "bob")}
+        server.keys = {name: create_key(server.db, name) for name in ("alice", "bob")}
         yield server
 
 

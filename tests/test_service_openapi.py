@@ -43,13 +43,9 @@ def _ndjson(ctx, value):  # the document says "a string of JSON lines": send it 
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    db = f"sqlite:///{tmp / 'service.db'}"
-    server = ServiceProcess(
-        db, "--model", "baseline", log=tmp / "serve.log", env={"EXTRACTOR_CACHE_DIR": str(tmp)}
-    )
+    server = ServiceProcess.in_folder(tmp_path_factory.mktemp("fuzz"), "--model", "baseline")
     with server:
-        server.key = create_key(db, "fuzz")
+        server.key = create_key(server.db, "fuzz")
         yield server
 
 

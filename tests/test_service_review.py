@@ -50,13 +50,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("review")
-    db = f"sqlite:///{tmp / 'service.db'}"
     args = ["--model", "baseline", "--gold", str(ROOT / "evals" / "gold")]
-    server = ServiceProcess(db, *args, log=tmp / "log", env={"EXTRACTOR_CACHE_DIR": str(tmp)})
+    server = ServiceProcess.in_folder(tmp_path_factory.mktemp("review"), *args)
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
     with server:
-        key = create_key(db, "reviewer")
+        key = create_key(server.db, "reviewer")
         with server.client(key) as http:
             body = {"articles": [{"id": k, "text": t} for k, t in texts.items()]}
             job_id = http.post("/v1/jobs", json=body).json()["id"]

@@ -57,12 +57,10 @@ def wait_webhook(http, job_id: str, until: str, timeout: float = 60.0) -> dict:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hooks")
-    db = f"sqlite:///{tmp / 'service.db'}"
     args = ["--model", "baseline", "--webhook-attempts", "3", "--webhook-backoff", "0.2"]
-    server = ServiceProcess(db, *args, log=tmp / "log", env={"EXTRACTOR_CACHE_DIR": str(tmp)})
+    server = ServiceProcess.in_folder(tmp_path_factory.mktemp("hooks"), *args)
     with server:
-        server.key, server.secret = create_key_and_secret(db, "hooks")
+        server.key, server.secret = create_key_and_secret(server.db, "hooks")
         yield server
 
 
