@@ -22,10 +22,23 @@ def _claim(cue: str, evidence: str) -> records.Claim:
     )
 
 
-def _figure(text: str, evidence: str, value: float | None) -> records.Figure:
-    start = TEXT.index(evidence)
+def _figure(
+    text: str,
+    evidence: str,
+    value: float | None,
+    *,
+    number: str | None = None,
+    cardinal: bool = False,
+) -> records.Figure:
+    """A Figure at `evidence`'s place in `text`; `number` is its text when not the evidence."""
+    start = text.index(evidence)
     return records.Figure(
-        text=text, value=value, measured="", evidence=evidence, span=(start, start + len(evidence))
+        text=number or evidence,
+        value=value,
+        measured="",
+        evidence=evidence,
+        span=(start, start + len(evidence)),
+        flags=[tasks.CARDINAL] if cardinal else [],
     )
 
 
@@ -59,15 +72,17 @@ def test_cue_overlap_counts_word_overlap_one_to_one() -> None:
 def test_quantity_overlap_and_values_right() -> None:
     gold = {
         "figures": [
-            _figure("300", "300 Soldaten", 300.0),
-            _figure("12", "12 Panzer", 12.0),
+            _figure(TEXT, "300 Soldaten", 300.0, number="300"),
+            _figure(TEXT, "12 Panzer", 12.0, number="12"),
         ]
     }
     pred = {
         "figures": [
-            _figure("300", "300 Soldaten und", 300.0),  # number inside the gold quantity
-            _figure("12", "12 Panzer", 21.0),  # found, wrong value
-            _figure("Montag", "am Montag", None),  # spurious
+            _figure(
+                TEXT, "300 Soldaten und", 300.0, number="300"
+            ),  # number inside the gold quantity
+            _figure(TEXT, "12 Panzer", 21.0, number="12"),  # found, wrong value
+            _figure(TEXT, "am Montag", None, number="Montag"),  # spurious
         ]
     }
     m = _run("quantity_overlap", pred, gold)
@@ -78,17 +93,6 @@ def test_quantity_overlap_and_values_right() -> None:
 LIST = "Samples were annealed at 3, 5 and 7 K for 1,500 s."
 
 
-def _at(text: str, number: str, evidence: str, value: float | None) -> records.Figure:
-    start = LIST.index(evidence)
-    return records.Figure(
-        text=number,
-        value=value,
-        measured="",
-        evidence=evidence,
-        span=(start, start + len(evidence)),
-    )
-
-
 def _run_text(name: str, pred: list[records.Figure], gold: list[records.Figure], lang: str):
     result = records.ArticleResult(article_id="a", model="m", figures=pred)
     golds = {"a": records.GoldArticle(article_id="a", source="a.txt", figures=gold)}
@@ -97,18 +101,21 @@ def _run_text(name: str, pred: list[records.Figure], gold: list[records.Figure],
 
 def test_quantity_overlap_counts_a_list_once_and_any_listed_value_is_right() -> None:
     # MeasEval: "3, 5 and 7 K" is one Quantity valued at its first number
-    gold = [_at(LIST, "3, 5 and 7", "3, 5 and 7 K", 3.0), _at(LIST, "1,500", "1,500 s", 1500.0)]
+    gold = [
+        _figure(LIST, "3, 5 and 7 K", 3.0, number="3, 5 and 7"),
+        _figure(LIST, "1,500 s", 1500.0, number="1,500"),
+    ]
     pred = [
-        _at(LIST, "3", "3", 3.0),
-        _at(LIST, "5", "5", 5.0),  # a listed value, not the gold record's own: right
-        _at(LIST, "7", "7 K", 8.0),  # inside the list, wrong value
+        _figure(LIST, "3", 3.0),
+        _figure(LIST, "5", 5.0),  # a listed value, not the gold record's own: right
+        _figure(LIST, "7 K", 8.0, number="7"),  # inside the list, wrong value
     ]
     m = _run_text("quantity_overlap", pred, gold, "en")
     assert (m.tp, m.fp, m.fn, m.counted) == (1, 0, 1, 3)
     assert m.precision == 1.0 and m.recall == 0.5 and m.f1 == pytest.approx(2 / 3)
     assert m.values_right == pytest.approx(2 / 3)
     # one prediction outside every quantity is a false positive
-    m = _run_text("quantity_overlap", [*pred, _at(LIST, "Samples", "Samples", None)], gold, "en")
+    m = _run_text("quantity_overlap", [*pred, _figure(LIST, "Samples", None)], gold, "en")
     assert (m.tp, m.fp, m.counted) == (1, 1, 3) and m.precision == 0.75
 
 
@@ -132,33 +139,21 @@ def test_gold_numbers_reads_each_item_in_the_gold_language() -> None:
 CARDS = "Rund 220 000 Soldaten, 10 Panzer und drei Wochen; Stufe 3."
 
 
-def _card(evidence: str, value: float | None, *, cardinal: bool) -> records.Figure:
-    start = CARDS.index(evidence)
-    return records.Figure(
-        text=evidence,
-        value=value,
-        measured="",
-        evidence=evidence,
-        span=(start, start + len(evidence)),
-        flags=[tasks.CARDINAL] if cardinal else [],
-    )
-
-
 def test_cardinal_recall_counts_only_gold_cardinals() -> None:
     gold = [
-        _card("220 000", 220000.0, cardinal=True),
-        _card("10", 10.0, cardinal=True),
-        _card("drei Wochen", 3.0, cardinal=False),  # a DURATION: not a cardinal
-        _card("3", 3.0, cardinal=False),  # a code ("Stufe 3"): not a cardinal
+        _figure(CARDS, "220 000", 220000.0, cardinal=True),
+        _figure(CARDS, "10", 10.0, cardinal=True),
+        _figure(CARDS, "drei Wochen", 3.0),  # a DURATION: not a cardinal
+        _figure(CARDS, "3", 3.0),  # a code ("Stufe 3"): not a cardinal
     ]
     # "220 000" split in two: found, and the first predicted figure (220) has the wrong value
-    pred = [_card("220", 220.0, cardinal=False), _card("000", 0.0, cardinal=False)]
+    pred = [_figure(CARDS, "220", 220.0), _figure(CARDS, "000", 0.0)]
     m = _run_text("cardinal_recall", pred, gold, "de")
     assert (m.tp, m.fp, m.fn) == (1, None, 1)
     assert m.recall == 0.5 and m.values_right == 0.0
     assert m.precision is None and m.f1 is None and m.headline == "recall"
     assert m.score() == 0.5
-    pred = [_card("220 000", 220000.0, cardinal=False), _card("10", 10.0, cardinal=False)]
+    pred = [_figure(CARDS, "220 000", 220000.0), _figure(CARDS, "10", 10.0)]
     m = _run_text("cardinal_recall", pred, gold, "de")
     assert (m.tp, m.fn, m.recall, m.values_right) == (2, 0, 1.0, 1.0)
 
