@@ -114,6 +114,7 @@ class FakeOpenAI:
         self.control_failures = dict(control_failures or {})
         self.control_failed: list[str] = []
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []  # each chat request's Authorization header
         self.files: dict[str, dict[str, Any]] = {}  # id -> {"meta": FileObject dict, "data": bytes}
         self.batches: dict[str, dict[str, Any]] = {}  # id -> Batch dict
         self._batch_polls: dict[str, int] = {}
@@ -395,6 +396,8 @@ class FakeOpenAI:
             return failure
         try:
             if method == "POST" and path == "/v1/chat/completions":
+                with self._lock:
+                    self.authorizations.append(headers.get("Authorization"))
                 return self._chat_reply(json.loads(raw or b"{}"))
             if method == "POST" and path == "/v1/files":
                 filename, purpose, data = _parse_upload(headers.get("Content-Type", ""), raw)

@@ -255,7 +255,7 @@ class ModelCaller:
         return completion
 
     async def _send(self, request: dict[str, Any], call: Call) -> dict[str, Any]:
-        async def attempt(timeout: float) -> ChatCompletion:
+        async def attempt(timeout: float) -> dict[str, Any]:
             call.usage.requests += 1  # every HTTP attempt, failed ones included
             return await self.provider.complete(request, timeout=timeout)
 
@@ -268,9 +268,11 @@ class ModelCaller:
             if is_mode_rejection(exc):
                 raise _ModeRejected(_refused(exc)) from exc
             raise _refused(exc) from exc
-        if self.limiter is not None and completion.usage is not None:
-            self.limiter.settle(estimate, completion.usage.total_tokens)
-        return completion.model_dump(mode="json", exclude_unset=True)
+        used = completion.get("usage")
+        total = used.get("total_tokens") if isinstance(used, dict) else None
+        if self.limiter is not None and isinstance(total, int):
+            self.limiter.settle(estimate, total)
+        return completion
 
     def check_ready(self) -> None:
         """Raise the ConfigError every request would meet (a missing API key), connecting to

@@ -9,13 +9,14 @@ attempt, body included, gets at most `timeout_s` and never more than what is lef
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
-from openai.types.chat import ChatCompletion
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -72,14 +73,20 @@ def is_mode_rejection(exc: openai.APIStatusError) -> bool:
     )
 
 
-def check_completion(completion: Any) -> ChatCompletion:
-    """A usable chat completion, or a retryable ServerFault saying what came instead."""
-    if not isinstance(completion, ChatCompletion):
-        shown = str(completion).strip().replace("\n", " ")[:120]
+def check_completion(answer: Any) -> dict[str, Any]:
+    """A chat completion's JSON dict, or a retryable ServerFault saying what came instead.
+
+    openai hands back the text of an answer not labelled JSON: it is read as JSON if it is.
+    """
+    if isinstance(answer, str):
+        with contextlib.suppress(ValueError):
+            answer = json.loads(answer)
+    if not isinstance(answer, dict):
+        shown = str(answer).strip().replace("\n", " ")[:120]
         raise ServerFault(f"the server answered with something else than JSON: {shown!r}")
-    if not completion.choices:
+    if not answer.get("choices"):
         raise ServerFault("the server answered with no choices")
-    return completion
+    return answer
 
 
 def retry_after_s(exc: BaseException | None) -> float | None:
