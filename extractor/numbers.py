@@ -251,14 +251,17 @@ _ADJ_RE = re.compile(r"[a-zäöüß][\w-]*(?:e|en|er|es|em)$")
 #: zero-width characters that may sit inside a number ("11\u200b000") and are read through
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _D = rf"\d+(?:[{ZERO_WIDTH}]+\d+)*"  # digits, zero-width characters between them allowed
-_LETTERS = r"(?:[^\W\d_]+|[\u0300-\u036f]+)+"  # letters and combining marks, taken in runs
-#: a number's digits, or a word (hyphenated words are one); the lookahead skips the positions
-#: where no token starts without trying each alternative (twice as fast on news text)
+#: letters and combining marks, taken in runs and never given back (possessive): the regex
+#: engine keeps no backtracking state per character
+_LETTERS = r"(?:[^\W\d_]++|[\u0300-\u036f]++)++"
+#: a word (hyphenated words are one), or a number's digits; the lookahead skips the positions
+#: where no token starts without trying each alternative (twice as fast on news text), and words
+#: come first because most tokens are words
 _TOKEN_RE = re.compile(
     r"(?=[\w\u0300-\u036f])(?:"
-    rf"\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{ZERO_WIDTH}]|[.,]\d)(?:,{_D})?"
-    rf"|{_D}(?:[{ZERO_WIDTH}]*[.,][{ZERO_WIDTH}]*{_D})*"
-    rf"|{_LETTERS}(?:-{_LETTERS})*)"
+    rf"{_LETTERS}(?:-{_LETTERS})*"
+    rf"|\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{ZERO_WIDTH}]|[.,]\d)(?:,{_D})?"
+    rf"|{_D}(?:[{ZERO_WIDTH}]*[.,][{ZERO_WIDTH}]*{_D})*)"
 )
 
 
@@ -413,16 +416,16 @@ _DIGIT_FIRST_AT = _any_at_digit_run(_DIGIT_FIRST)
 _DIGIT_FIRST_EN_AT = _any_at_digit_run(_DIGIT_FIRST_EN)
 
 
-def _pre_pass(text: str, lang: str | None) -> list[NumberMention]:
-    """Dates and clock times, found before the scanner so that it does not read them. The
-    digit-first patterns are tried at digit-run starts only (one scan for digits, not one
-    scan of the text per pattern)."""
-    if not _DIGIT_RUN.search(text):
-        return []  # every date and time pattern has a digit
+def _pre_pass(text: str, lang: str | None, runs: list[int]) -> list[NumberMention]:
+    """Dates and clock times, found before the scanner reads numbers so that it does not read
+    them. `runs` are where the text's digit runs start; the digit-first patterns are tried
+    there only (every date and time pattern has a digit)."""
+    if not runs:
+        return []
     found: list[NumberMention] = []
     patterns = _DIGIT_FIRST_EN if lang == "en" else _DIGIT_FIRST
     at = _DIGIT_FIRST_EN_AT if lang == "en" else _DIGIT_FIRST_AT
-    starts = [r.start() for r in _DIGIT_RUN.finditer(text) if at.match(text, r.start())]
+    starts = [pos for pos in runs if at.match(text, pos)]
     matches = [(m, kind) for pos in starts for rx, kind in patterns if (m := rx.match(text, pos))]
     if _MONTH_FIRST_HINT.search(text):
         matches += [(m, NumberKind.DATE) for m in _MONTH_FIRST.finditer(text)]
@@ -558,28 +561,43 @@ _WORD_TESTS: dict[str | None, dict[str, bool]] = {}
 _WORD_TESTS_MAX = 200_000
 
 
+def _candidates(text: str, lang: str | None) -> tuple[list[re.Match[str]], list[int]]:
+    """The tokens that may start a number (digits, number words), and where the text's digit
+    runs start: every digit is inside a digit token, so one pass over the tokens finds both."""
+    words = _WORD_TESTS.setdefault(lang, {})
+    if len(words) > _WORD_TESTS_MAX:
+        words.clear()
+    candidates: list[re.Match[str]] = []
+    runs: list[int] = []
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group()
+        if tok[0].isdigit():
+            candidates.append(m)
+            if tok.isdecimal():
+                runs.append(m.start())
+            else:  # "11.000", "12 000": a run after each separator
+                runs += [r.start() for r in _DIGIT_RUN.finditer(text, m.start(), m.end())]
+            continue
+        number_word = words.get(tok)
+        if number_word is None:
+            number_word = words[tok] = _may_be_number_word(tok.lower(), lang)
+        if number_word:
+            candidates.append(m)
+    return candidates, runs
+
+
 def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
     """Every number mention in the text, including years/dates/times/ordinals marked by kind,
     in text order, non-overlapping."""
     lang = reading_language(text, language)
     style = _style(lang)
-    special = _pre_pass(text, lang)
+    candidates, runs = _candidates(text, lang)
+    special = _pre_pass(text, lang, runs)
     mentions: list[NumberMention] = []
     nxt = 0  # index of the next date/time mention not yet passed
     pos = 0  # end of what is read so far
     code_end = -1  # end of the last label ("Figs. 3, 6–9": the list goes on)
-    words = _WORD_TESTS.setdefault(lang, {})
-    if len(words) > _WORD_TESTS_MAX:
-        words.clear()
-    for m in _TOKEN_RE.finditer(text):
-        tok = m.group()
-        digits = tok[0].isdigit()
-        if not digits:
-            number_word = words.get(tok)
-            if number_word is None:
-                number_word = words[tok] = _may_be_number_word(tok.lower(), lang)
-            if not number_word:
-                continue
+    for m in candidates:
         if m.start() < pos:
             continue
         while nxt < len(special) and special[nxt].end <= m.start():
@@ -587,6 +605,7 @@ def find_numbers(text: str, language: str | None = None) -> list[NumberMention]:
         if nxt < len(special) and special[nxt].start <= m.start():
             pos = special[nxt].end
             continue
+        digits = m.group()[0].isdigit()
         if code_end >= 0 and digits and _LIST_JOIN.fullmatch(text, code_end, m.start()):
             mention = _code(text, m.start(), m.end())
         else:

@@ -108,20 +108,32 @@ def _texts() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in seeds] + [SHAPES]
 
 
-def test_token_pattern_reads_letter_runs_as_single_letters_did() -> None:
+def test_token_pattern_reads_tokens_as_the_plain_pattern_does() -> None:
+    """Letter runs taken possessively and words tried first split text as one letter at a
+    time, digits first, does."""
     import re
 
     from extractor import numbers
 
+    letters = r"(?:[^\W\d_]|[\u0300-\u036f])+"
+    zw, d = numbers.ZERO_WIDTH, numbers._D
     plain = re.compile(
-        numbers._TOKEN_RE.pattern.replace(
-            r"(?:[^\W\d_]+|[\u0300-\u036f]+)", r"(?:[^\W\d_]|[\u0300-\u036f])"
-        )
+        r"(?=[\w\u0300-\u036f])(?:"
+        rf"\d{{1,3}}(?:[ \u00a0\u202f\u2009]\d{{3}})+(?![\d{zw}]|[.,]\d)(?:,{d})?"
+        rf"|{d}(?:[{zw}]*[.,][{zw}]*{d})*"
+        rf"|{letters}(?:-{letters})*)"
     )
-    assert plain.pattern != numbers._TOKEN_RE.pattern
     for text in _texts():
         got = [m.span() for m in numbers._TOKEN_RE.finditer(text)]
         assert got == [m.span() for m in plain.finditer(text)]
+
+
+def test_the_token_pass_finds_every_digit_run() -> None:
+    from extractor import numbers
+
+    for text in [*_texts(), "a_1 km² x\u200b12 11.000,5 12 345 6789 COVID19 ١٢.٣"]:
+        _, runs = numbers._candidates(text, "de")
+        assert runs == [m.start() for m in numbers._DIGIT_RUN.finditer(text)]
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
