@@ -8,14 +8,15 @@ import instructor.v2.core.patch as instructor_patch
 import instructor.v2.validation.async_validators as instructor_validators
 import openai
 import pytest
-from conftest import scripted
+from conftest import SEEDS, scripted
 from fake_openai import Step
 from instructor.v2.validation.async_validators import async_field_validator
 from pydantic import BaseModel
 
+from extractor import Extractor, Options
+from extractor.articles import Article
 from extractor.model.caller import RESPONSE_MODEL, _ClassesChecked
-from extractor.model.providers import OpenAIProvider
-from extractor.model.spec import parse_model_spec
+from extractor.records import ArticleResult
 
 
 class _WithAsyncValidator(BaseModel):
@@ -46,34 +47,29 @@ def test_a_model_with_async_validators_is_still_refused_every_time():
     assert _WithAsyncValidator not in once.passed
 
 
-def test_the_provider_sends_what_chat_completions_create_sends(fake, monkeypatch):
-    """`complete` posts instructor's body as it is; openai's `create` would send the same bytes
-    (after walking them against its types) with the same API key header."""
+@pytest.mark.parametrize("mode", ["json_schema", "tools"])
+def test_the_provider_sends_what_chat_completions_create_sends(fake, monkeypatch, mode):
+    """The engine's request, as instructor builds it in either mode, reaches the server as
+    openai's `create` would send it (which first walks it against its types), with the same
+    API key header; the answer comes back as the server's JSON and is read."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    request = {
-        "model": "test-model",
-        "messages": [{"role": "user", "content": "Wer sagt was? «Zitat» – 12.000"}],
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "X", "schema": RESPONSE_MODEL.model_json_schema()},
-        },
-        "temperature": 0.0,
-        "max_tokens": 100,
-        "seed": 0,
-    }
+    article = Article(id="a", text=(SEEDS / "000_bc9a927a736966c8.txt").read_text("utf-8"))
 
-    async def both(base_url: str) -> dict:
-        provider = OpenAIProvider(parse_model_spec("openai:test-model", base_url), timeout=5.0)
-        answer = await provider.complete(request, timeout=5.0)
-        client = openai.AsyncOpenAI(base_url=base_url, max_retries=0)
-        await client.chat.completions.create(**request)
-        await client.close()
-        await provider.aclose()
-        return answer
+    async def both(base_url: str) -> ArticleResult:
+        options = Options(model="openai:test-model", base_url=base_url, mode=mode, use_cache=False)
+        async with Extractor(options) as ex:
+            result = await ex.run_article(article)
+            client = openai.AsyncOpenAI(base_url=base_url, max_retries=0)
+            await client.chat.completions.create(**server.requests[0])
+            await client.close()
+        return result
 
-    with fake(default=Step(content=scripted("answer_000.json"))) as server:
-        answer = asyncio.run(both(server.base_url))
+    answer = scripted("answer_000.json")
+    step = Step(tool_arguments=answer) if mode == "tools" else Step(content=answer)
+    with fake(default=step) as server:
+        result = asyncio.run(both(server.base_url))
     ours, theirs = server.requests
-    assert ours == theirs == request
+    assert ours == theirs
+    assert ("tools" in ours, "response_format" in ours) == (mode == "tools", mode != "tools")
     assert server.authorizations == ["Bearer sk-test", "Bearer sk-test"]
-    assert answer["choices"][0]["message"]["content"] == scripted("answer_000.json")
+    assert result.error is None and len(result.figures) == 3
