@@ -109,8 +109,8 @@ def _texts() -> list[str]:
 
 
 def test_token_pattern_reads_tokens_as_the_plain_pattern_does() -> None:
-    """Letter runs taken possessively and words tried first split text as one letter at a
-    time, digits first, does."""
+    """The token pattern (possessive letter runs, words first) splits text as the plain one
+    does: one letter at a time, digits first."""
     import re
 
     from extractor import numbers
