@@ -68,6 +68,15 @@ def test_an_html_page_is_a_retried_server_fault(fake):
     assert result.usage.requests == 2
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+def test_absurdly_nested_json_is_a_retried_server_fault(fake, content_type):
+    nested = {"raw": "[" * 100_000, "content_type": content_type}  # a JSON parser would recurse
+    with fake(nested, GOOD) as server:
+        result = run(server)
+    assert result.error is None
+    assert result.usage.requests == 2
+
+
 def test_empty_choices_are_a_retried_server_fault(fake):
     with fake({**GOOD, "empty_choices": True}, GOOD) as server:
         result = run(server)

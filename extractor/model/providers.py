@@ -18,7 +18,7 @@ import instructor
 
 from extractor.errors import ConfigError
 from extractor.model.spec import ModelSpec, resolve_gguf
-from extractor.model.transport import check_completion
+from extractor.model.transport import ServerFault, check_completion
 
 
 class Provider(Protocol):
@@ -71,7 +71,12 @@ class OpenAIProvider:
         # (`call_with_retries`), and the client has --timeout: a per-request timeout would cost
         # openai's options merge, 0.3 ms a call.
         del timeout
-        answer = await self.client().post("/chat/completions", body=request, cast_to=dict[str, Any])
+        try:
+            answer = await self.client().post(
+                "/chat/completions", body=request, cast_to=dict[str, Any]
+            )
+        except RecursionError as exc:  # a JSON body nested deeper than the parser goes
+            raise ServerFault("the server answered with JSON nested too deep to read") from exc
         return check_completion(answer)
 
     async def aclose(self) -> None:

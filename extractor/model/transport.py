@@ -76,10 +76,11 @@ def is_mode_rejection(exc: openai.APIStatusError) -> bool:
 def check_completion(answer: Any) -> dict[str, Any]:
     """A chat completion's JSON dict, or a retryable ServerFault saying what came instead.
 
-    openai hands back the text of an answer not labelled JSON: it is read as JSON if it is.
+    openai hands back the text of an answer not labelled JSON: it is read as JSON if it is
+    (text nested too deep to read is not).
     """
     if isinstance(answer, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             answer = json.loads(answer)
     if not isinstance(answer, dict):
         shown = str(answer).strip().replace("\n", " ")[:120]
