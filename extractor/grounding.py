@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -186,7 +187,7 @@ class Aligner:
             return NOT_FOUND
         words = self.words
         lo, hi = 0, len(words.tokens)
-        if window is not None:
+        if window is not None and (window[0] > 0 or window[1] < len(self.text)):
             hay = self.folded
             lo = words.index_at(bisect.bisect_left(hay.offsets, window[0]))
             hi = words.index_at(bisect.bisect_left(hay.offsets, window[1]))
@@ -343,14 +344,25 @@ class _Words:
     def __init__(self, text: str) -> None:
         # split into [gap, word, gap, word, ...]: the running sum of the pieces' lengths gives
         # every word's start and end without a match object per word
-        pieces = _WORD_SPLIT.split(text)
-        bounds = [0, *itertools.accumulate(map(len, pieces))]
-        self.tokens: list[str] = pieces[1::2]
-        self.starts: list[int] = bounds[1:-1:2]
-        self.ends: list[int] = bounds[2::2]
+        self._pieces = _WORD_SPLIT.split(text)
+        self.tokens: list[str] = self._pieces[1::2]
         self._where: dict[str, list[int]] = defaultdict(list)
         for i, token in enumerate(self.tokens):
             self._where[token].append(i)
+
+    @cached_property
+    def _bounds(self) -> list[int]:
+        """Where each piece starts, then the text's end: needed only for a window smaller than
+        the text or once a match is found, so a quote that is not there never pays for it."""
+        return [0, *itertools.accumulate(map(len, self._pieces))]
+
+    @cached_property
+    def starts(self) -> list[int]:
+        return self._bounds[1:-1:2]
+
+    @cached_property
+    def ends(self) -> list[int]:
+        return self._bounds[2::2]
 
     def index_at(self, char: int) -> int:
         """Index of the first word starting at or after folded position `char`."""

@@ -555,10 +555,20 @@ def _unit_at(text: str, pos: int) -> tuple[str, int] | None:
     return _UNIT_WORDS[low], m.end()
 
 
-#: per language, whether a word as written may start a number (`_may_be_number_word`): news
-#: repeats its words, and a dict lookup is cheaper than lowering the word and testing it
-_WORD_TESTS: dict[str | None, dict[str, bool]] = {}
+#: per language, whether a word as written may start a number (`_word_kind`): news repeats
+#: its words, and a dict lookup is cheaper than lowering the word and testing it
+_WORD_TESTS: dict[str | None, dict[str, int]] = {}
 _WORD_TESTS_MAX = 200_000
+#: `_word_kind`'s answers: no number; a number word; "ein", "a", "one", which read as a number
+#: only before a scale word ("eine Million"), and are no ordinal (test_numbers checks it)
+_NO_NUMBER, _NUMBER_WORD, _ONE_WORD = 0, 1, 2
+
+
+def _word_kind(tok: str, lang: str | None) -> int:
+    low = tok.lower()
+    if low in _ONE_WORDS:
+        return _ONE_WORD
+    return _NUMBER_WORD if _may_be_number_word(low, lang) else _NO_NUMBER
 
 
 def _candidates(text: str, lang: str | None) -> tuple[list[re.Match[str]], list[int]]:
@@ -578,11 +588,11 @@ def _candidates(text: str, lang: str | None) -> tuple[list[re.Match[str]], list[
             else:  # "11.000", "12 000": a run after each separator
                 runs += [r.start() for r in _DIGIT_RUN.finditer(text, m.start(), m.end())]
             continue
-        number_word = words.get(tok)
-        if number_word is None:
-            number_word = words[tok] = _may_be_number_word(tok.lower(), lang)
-        if number_word:
-            candidates.append(m)
+        kind = words.get(tok)
+        if kind is None:
+            kind = words[tok] = _word_kind(tok, lang)
+        if kind == _NUMBER_WORD or (kind == _ONE_WORD and _SCALE_RE.match(text, m.end())):
+            candidates.append(m)  # "ein" elsewhere would be read and dropped: not a candidate
     return candidates, runs
 
 

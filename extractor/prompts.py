@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -80,17 +81,31 @@ class PromptTemplate:
         lang = language or "und"
         out_lang = output_language or language
         out_name = LANGUAGE_NAMES.get(out_lang or "", out_lang or "the article's language")
-        system = Template(self.system).safe_substitute(output_language=out_name)
-        if language in self.addenda:
-            system += "\n" + self.addenda[language]
+        system = self._systems.get((language, out_name))
+        if system is None:
+            system = Template(self.system).safe_substitute(output_language=out_name)
+            if language in self.addenda:
+                system += "\n" + self.addenda[language]
+            self._systems[(language, out_name)] = system
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
-        for ex in self.examples:
-            messages.append({"role": "user", "content": self._user(ex.article, ex.language, None)})
-            messages.append(
-                {"role": "assistant", "content": ex.answer.model_dump_json(exclude_none=False)}
-            )
+        for shown, answer in self._shots:
+            messages.append({"role": "user", "content": shown})
+            messages.append({"role": "assistant", "content": answer})
         messages.append({"role": "user", "content": self._user(text, lang, title)})
         return messages
+
+    @cached_property
+    def _shots(self) -> list[tuple[str, str]]:
+        """The few-shot turns as text, made once: they are the same for every article."""
+        return [
+            (self._user(ex.article, ex.language, None), ex.answer.model_dump_json())
+            for ex in self.examples
+        ]
+
+    @cached_property
+    def _systems(self) -> dict[tuple[str | None, str], str]:
+        """System messages made so far, by (language, output language name)."""
+        return {}
 
     def _user(self, text: str, language: str, title: str | None) -> str:
         title_attr = f' title="{_attr(title)}"' if title else ""

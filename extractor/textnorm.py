@@ -10,6 +10,7 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 #: characters an article and a quote of it write differently without meaning anything else:
@@ -41,7 +42,7 @@ class MappedText:
     text: str
     #: len(text) + 1 entries: offsets[i] = index in the source of char i;
     #: offsets[len(text)] = len(source)
-    offsets: list[int]
+    offsets: Sequence[int]
     #: source end (exclusive) of chars whose source is wider than one character (a decoded
     #: entity, a collapsed run of spaces, a tag turned into a space); others end at
     #: offsets[i] + 1
@@ -72,7 +73,7 @@ def fold(text: str) -> MappedText:
     """
     odd: list[str] = []  # characters that str.casefold does not fold to _fold_char's one char
     other_spaces: list[str] = []  # whitespace but " "
-    for ch in set(text):
+    for ch in set(text) - _ONE_TO_ONE:
         if ch.isspace():
             if ch != " ":
                 other_spaces.append(ch)
@@ -80,6 +81,8 @@ def fold(text: str) -> MappedText:
             folded = _fold_char(ch)
             if len(folded) != 1 or folded != ch.casefold():
                 odd.append(ch)
+            else:
+                _ONE_TO_ONE.add(ch)
     vanish = "".join(c for c in odd if not _fold_char(c))
     # usual text (no invisible characters, no double or edge spaces): the pattern is one
     # character class, which the regex engine skips to without trying every position
@@ -131,6 +134,10 @@ def fold(text: str) -> MappedText:
     offsets.append(len(text))
     return MappedText(folded_text, offsets, ends)
 
+
+#: the characters met so far that `str.casefold` folds to `_fold_char`'s one character (most
+#: letters, digits and punctuation): `fold` looks at a text's other characters only
+_ONE_TO_ONE: set[str] = {" "}
 
 #: the characters `fold_text` has met, what each becomes (whitespace: _SPACE), and those that
 #: `str.casefold` folds right on its own

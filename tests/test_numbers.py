@@ -136,6 +136,22 @@ def test_the_token_pass_finds_every_digit_run() -> None:
         assert runs == [m.start() for m in numbers._DIGIT_RUN.finditer(text)]
 
 
+def test_one_words_are_candidates_only_before_a_scale_word() -> None:
+    """The token pass leaves out "ein", "an", "one" unless a scale word follows; that drops
+    nothing only because such a word is never an ordinal and counts only before a scale."""
+    from extractor import numbers
+
+    for word, lang in itertools.product(sorted(numbers._ONE_WORDS), ["de", "en", None]):
+        for tok in (word, word.capitalize(), word.upper()):
+            for before in ("", "the ", "die "):
+                text = f"{before}{tok} Soldaten"
+                assert numbers._ordinal_word(tok, text, len(before), lang) is None
+    candidates, _ = numbers._candidates("ein Mann, eine Million, an hour, one billion", "de")
+    assert [m.group() for m in candidates] == ["eine", "Million", "one", "billion"]
+    assert values_in("eine Million Menschen und ein Mann", "de") == [1e6]
+    assert values_in("one billion people and an hour", "en") == [1e9]
+
+
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_date_pre_pass_tries_the_patterns_where_any_matches(lang: str) -> None:
     from extractor import numbers

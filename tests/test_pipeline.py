@@ -107,6 +107,22 @@ def test_server_error_forever_gives_transport_error(fake):
     assert len(server.requests) == 3
 
 
+def test_one_attempt_allowed_reports_the_first_failure(fake):
+    with fake(default=Step(status=503)) as server:
+        result = run_article(server, max_attempts=1)
+    assert result.error is not None and result.error.kind == "transport"
+    assert "HTTP 503" in result.error.message and "after 1 attempts" in result.error.message
+    assert len(server.requests) == 1
+
+
+def test_refused_request_is_not_retried(fake):
+    with fake(default=Step(status=401)) as server:
+        result = run_article(server, max_attempts=3)
+    assert result.error is not None and result.error.kind == "model"
+    assert "HTTP 401" in result.error.message
+    assert len(server.requests) == 1
+
+
 def test_truncated_output_is_an_error_record(fake):
     with fake({"content": '{"events": [', "finish_reason": "length"}) as server:
         result = run_article(server)

@@ -128,9 +128,6 @@ async def call_with_retries(
     attempt first passes `limiter` (its wait does not count against the deadline), and a
     Retry-After from the server pauses the limiter, so every request sharing it slows down.
     """
-    backoff = wait_exponential(
-        multiplier=policy.initial_wait_s, max=policy.max_wait_s
-    ) + wait_random(0, policy.initial_wait_s)
     started = policy.clock()
     queued = 0.0  # time spent waiting on our own rate limiter
     asked_too_long: list[float] = []
@@ -167,15 +164,31 @@ async def call_with_retries(
         except TimeoutError as exc:
             raise AttemptTimeout(f"no complete answer within {budget:.1f}s") from exc
 
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(is_retryable),
-        stop=stop,
-        wait=wait,
-        sleep=policy.sleep,
-        reraise=True,
-    )
+    failed: list[BaseException] = []  # the first attempt's failure, for tenacity to see
+
+    async def attempt_again() -> T:
+        if failed:
+            raise failed.pop()
+        return await attempt()
+
+    retrying: AsyncRetrying | None = None
     try:
-        return await retrying(attempt)
+        try:  # most requests succeed at once: tenacity's set-up is for those that do not
+            return await attempt()
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            failed.append(exc)
+        backoff = wait_exponential(multiplier=policy.initial_wait_s, max=policy.max_wait_s)
+        backoff += wait_random(0, policy.initial_wait_s)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_retryable),
+            stop=stop,
+            wait=wait,
+            sleep=policy.sleep,
+            reraise=True,
+        )
+        return await retrying(attempt_again)
     except openai.APIStatusError as exc:
         if asked_too_long:
             raise TransportError(
@@ -203,8 +216,8 @@ async def call_with_retries(
         ) from exc
 
 
-def _attempts(retrying: AsyncRetrying) -> Any:
-    return retrying.statistics.get("attempt_number", "?")
+def _attempts(retrying: AsyncRetrying | None) -> Any:
+    return 1 if retrying is None else retrying.statistics.get("attempt_number", "?")
 
 
 def _describe(exc: BaseException) -> str:
