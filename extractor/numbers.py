@@ -73,6 +73,7 @@ _COMMA_DECIMAL = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=1024)
 def _lang(language: str | None) -> str | None:
     """Two-letter language code from 'de', 'de-DE', 'en_US' ...; None stays None."""
     if not language:

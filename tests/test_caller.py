@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from extractor import Extractor, Options
 from extractor.articles import Article
-from extractor.model.caller import RESPONSE_MODEL, _ClassesChecked
-from extractor.records import ArticleResult
+from extractor.model.caller import MODES, RESPONSE_MODEL, _ClassesChecked, _schema
+from extractor.records import ArticleResult, ExtractionDraft
 
 
 class _WithAsyncValidator(BaseModel):
@@ -73,3 +73,26 @@ def test_the_provider_sends_what_chat_completions_create_sends(fake, monkeypatch
     assert ("tools" in ours, "response_format" in ours) == (mode == "tools", mode != "tools")
     assert server.authorizations == ["Bearer sk-test", "Bearer sk-test"]
     assert result.error is None and len(result.figures) == 3
+
+
+def test_no_mode_changes_the_shared_schema(fake):
+    """Every request shares the nested parts of one schema: a request built in any mode we
+    offer (the Batch API's too), then sent and answered, leaves it as pydantic makes it."""
+    article = Article(id="a", text=(SEEDS / "000_bc9a927a736966c8.txt").read_text("utf-8"))
+    answer = scripted("answer_000.json")
+    pristine = ExtractionDraft.model_json_schema()
+
+    async def run(base_url: str, mode: str) -> ArticleResult:
+        options = Options(model="openai:test-model", base_url=base_url, mode=mode, use_cache=False)
+        async with Extractor(options) as ex:
+            assert ex.caller is not None
+            ex.caller.request_body([{"role": "user", "content": "x"}])
+            return await ex.run_article(article)
+
+    for mode in MODES:
+        step = Step(tool_arguments=answer) if mode == "tools" else Step(content=answer)
+        with fake(default=step) as server:
+            result = asyncio.run(run(server.base_url, mode))
+        assert result.error is None, (mode, result.error)
+        assert _schema(RESPONSE_MODEL) == pristine, mode
+    assert RESPONSE_MODEL.model_json_schema() is not RESPONSE_MODEL.model_json_schema()
