@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -201,7 +202,7 @@ class Aligner:
         for score, first, last in scored:
             if score < self.fuzzy_threshold or len(checked) >= MAX_CHECKS:
                 break
-            start, end = self._widen(folded_quote, words.starts[first], words.ends[last])
+            start, end = self._widen(folded_quote, words.start(first), words.end(last))
             span = self.folded.to_original(start, end)
             if self.text[span[0] : span[1]] in checked:
                 continue
@@ -230,17 +231,13 @@ class Aligner:
             votes.update(map((-i).__add__, where))  # counted at C speed
         if not votes:
             return []
+        # each diagonal's votes summed over [d, d + slack], by prefix sums and bisection: all
+        # of it in C (map), not a Python loop per diagonal
         diagonals = sorted(votes)
-        near: list[tuple[int, int]] = []  # (minus the votes within slack, diagonal)
-        j = 0
-        total = 0
-        for d in diagonals:  # sliding sum over [d, d + slack]
-            while j < len(diagonals) and diagonals[j] <= d + slack:
-                total += votes[diagonals[j]]
-                j += 1
-            near.append((-total, d))
-            total -= votes[d]
-        near.sort()  # most votes first, then the earliest
+        before = [0, *itertools.accumulate(map(votes.__getitem__, diagonals))]
+        upto = map(bisect.bisect_right, itertools.repeat(diagonals), map(slack.__add__, diagonals))
+        minus = map(operator.sub, before, map(before.__getitem__, upto))  # minus the sums
+        near = sorted(zip(minus, diagonals, strict=True))  # most votes first, then the earliest
         need = max(1, math.ceil(len(voters) / 2))
         out: list[tuple[int, int]] = []
         taken: list[int] = []
@@ -304,6 +301,8 @@ def _best_run(q_words: list[str], region: list[str]) -> tuple[int, int] | None:
     # each pair to the copy nearest its neighbour, so the gaps below are the real ones
     for k in range(len(pairs) - 2, -1, -1):
         (q, t), following = pairs[k], pairs[k + 1][1]
+        if following - t < 2:
+            continue  # next to its neighbour already (the usual case)
         later = [j for j in range(t + 1, following) if region[j] == q_words[q]]
         if later:
             pairs[k] = (q, later[-1])
@@ -350,18 +349,16 @@ class _Words:
             self._where[token].append(i)
 
     @cached_property
-    def _bounds(self) -> list[int]:
-        """Where each piece starts, then the text's end: needed only for a window smaller than
-        the text or once a match is found, so a quote that is not there never pays for it."""
-        return [0, *itertools.accumulate(map(len, self._pieces))]
-
-    @cached_property
     def starts(self) -> list[int]:
-        return self._bounds[1:-1:2]
+        """Where each word starts: only a window smaller than the text needs them all."""
+        return list(itertools.accumulate(map(len, self._pieces[:-1])))[::2]
 
-    @cached_property
-    def ends(self) -> list[int]:
-        return self._bounds[2::2]
+    def start(self, i: int) -> int:
+        """Where word i starts, summed at C speed: a match needs two words' places, not all."""
+        return sum(map(len, itertools.islice(self._pieces, 2 * i + 1)))
+
+    def end(self, i: int) -> int:
+        return self.start(i) + len(self.tokens[i])
 
     def index_at(self, char: int) -> int:
         """Index of the first word starting at or after folded position `char`."""

@@ -6,6 +6,7 @@ The lowest core layer: it imports nothing from the package.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -62,6 +63,31 @@ class MappedText:
         return i == 0 or i == len(self.text) or self.offsets[i - 1] != self.offsets[i]
 
 
+class Runs(Sequence[int]):
+    """An offset map kept as runs: run k starts at `outs[k]` and maps its i-th character to
+    `sources[k] + i` (a copied run) or to `sources[k]` (what one source character became).
+
+    `fold` makes one entry per break in the text instead of one per character; a grounded
+    quote then looks up a handful of offsets, by bisection.
+    """
+
+    __slots__ = ("_len", "_outs", "_sources", "_steps")
+
+    def __init__(self, outs: list[int], sources: list[int], steps: list[int], size: int) -> None:
+        self._outs, self._sources, self._steps, self._len = outs, sources, steps, size
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: int) -> int:  # type: ignore[override]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        k = bisect.bisect_right(self._outs, i) - 1
+        return self._sources[k] + (i - self._outs[k]) * self._steps[k]
+
+
 def fold(text: str) -> MappedText:
     """Casefold, NFKC, unify quotes and dashes, collapse whitespace; keep a map back to `text`.
 
@@ -92,7 +118,9 @@ def fold(text: str) -> MappedText:
     else:
         breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
     out: list[str] = []
-    offsets: list[int] = []
+    outs: list[int] = []  # the offset map's runs (`Runs`)
+    sources: list[int] = []
+    steps: list[int] = []
     ends: dict[int, int] = {}
     size = 0
     pos = 0
@@ -102,13 +130,13 @@ def fold(text: str) -> MappedText:
             start -= 1  # the run began with a space
         if start > pos:  # a plain run: one char out per char in
             out.append(text[pos:start].casefold())
-            offsets.extend(range(pos, start))
+            outs.append(size), sources.append(pos), steps.append(1)
             size += start - pos
         token = text[start:end]
         if (not token[0].isspace()) if simple else match.lastgroup == "odd":
             folded = _fold_char(token)
             out.append(folded)
-            offsets.extend([start] * len(folded))
+            outs.append(size), sources.append(start), steps.append(0)
             size += len(folded)
         else:  # whitespace, perhaps with invisible characters inside: one space at most
             if token.isspace():  # the common case: no invisible characters inside
@@ -118,21 +146,23 @@ def fold(text: str) -> MappedText:
                 first, last = (spaces[0], spaces[-1]) if spaces else (-1, -1)
             if first >= 0 and size and end < len(text):
                 out.append(" ")
-                offsets.append(first)
+                outs.append(size), sources.append(first), steps.append(0)
                 if last != first:
                     ends[size] = last + 1
                 size += 1
         pos = end
     if pos < len(text):
         out.append(text[pos:].casefold())
-        offsets.extend(range(pos, len(text)))
+        outs.append(size), sources.append(pos), steps.append(1)
     folded_text = "".join(out)
     if folded_text.endswith(" "):  # only invisible characters followed the last space
         folded_text = folded_text[:-1]
-        offsets.pop()
         ends.pop(len(folded_text), None)
-    offsets.append(len(text))
-    return MappedText(folded_text, offsets, ends)
+    # the end maps to the source's end; a run shadowed by it (that last space) is dropped
+    while outs and outs[-1] >= len(folded_text):
+        outs.pop(), sources.pop(), steps.pop()
+    outs.append(len(folded_text)), sources.append(len(text)), steps.append(0)
+    return MappedText(folded_text, Runs(outs, sources, steps, len(folded_text) + 1), ends)
 
 
 #: the characters met so far that `str.casefold` folds to `_fold_char`'s one character (most
