@@ -27,7 +27,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from extractor.textnorm import MappedText
+from extractor.textnorm import MappedText, Runs
 
 # fmt: off
 _BLOCK_TAGS = frozenset({
@@ -79,13 +79,12 @@ class CleanText(MappedText):
 
 def clean(text: str) -> CleanText:
     """Clean `text` for the prompt (rules in the module docstring)."""
-    s, starts, ends = text, None, {}
+    s, starts, ends = text, Runs.identity(len(text) + 1), {}
     for edits_of in (_markup_edits, _duplicate_line_edits, _space_edits):
         edits = edits_of(s)
         if edits:
             s, starts, ends = _apply(s, edits, starts, ends)
-    # text that needed no cleaning maps to itself: a range, not a list of every offset
-    return CleanText(s, range(len(text) + 1) if starts is None else starts, ends)
+    return CleanText(s, starts, ends)
 
 
 def _markup_edits(s: str) -> list[_Edit]:
@@ -134,46 +133,51 @@ def _space_edits(s: str) -> list[_Edit]:
 
 
 def _apply(
-    s: str, edits: list[_Edit], starts: list[int] | None, ends: dict[int, int]
-) -> tuple[str, list[int], dict[int, int]]:
+    s: str, edits: list[_Edit], starts: Runs, ends: dict[int, int]
+) -> tuple[str, Runs, dict[int, int]]:
     """Apply sorted, non-overlapping edits to `s` and carry the map to the original along.
 
-    `starts is None` means `s` is the original itself (identity map), which avoids building
-    a list of a million offsets for text that needs no cleaning.
+    The map is kept as runs (`Runs`): a kept stretch copies the runs under it, a replacement
+    is one run, so a million-character text costs a few entries per edit, not one per char.
     """
     end_keys = sorted(ends)
 
-    def start_of(i: int) -> int:
-        return i if starts is None else starts[i]
-
     def end_of(i: int) -> int:
-        return ends.get(i, start_of(i) + 1)
+        return ends.get(i, starts[i] + 1)
 
     pieces: list[str] = []
-    new_starts: list[int] = []
+    outs: list[int] = []
+    sources: list[int] = []
+    steps: list[int] = []
     new_ends: dict[int, int] = {}
+    size = 0  # of the new text so far
     prev = 0
 
     def keep(lo: int, hi: int) -> None:
-        """Copy s[lo:hi] unchanged, shifting its sparse end entries."""
+        """Copy s[lo:hi] unchanged, with its runs and sparse end entries."""
+        nonlocal size
+        if hi <= lo:
+            return
         pieces.append(s[lo:hi])
-        shift = len(new_starts) - lo
-        new_starts.extend(range(lo, hi) if starts is None else starts[lo:hi])
+        shift = size - lo
+        for at, source, step in starts.within(lo, hi):
+            outs.append(at + shift), sources.append(source), steps.append(step)
         if end_keys:
             first, last = bisect.bisect_left(end_keys, lo), bisect.bisect_left(end_keys, hi)
             for k in end_keys[first:last]:
                 new_ends[k + shift] = ends[k]
+        size += hi - lo
 
     for a, b, new in edits:
         keep(prev, a)
         if new:
-            origin, origin_end = start_of(a), end_of(b - 1)
-            for _ in new:
-                if origin_end != origin + 1:
-                    new_ends[len(new_starts)] = origin_end
-                new_starts.append(origin)
+            origin, origin_end = starts[a], end_of(b - 1)
+            outs.append(size), sources.append(origin), steps.append(0)
+            if origin_end != origin + 1:
+                new_ends.update(dict.fromkeys(range(size, size + len(new)), origin_end))
+            size += len(new)
             pieces.append(new)
         prev = b
     keep(prev, len(s))
-    new_starts.append(start_of(len(s)))
-    return "".join(pieces), new_starts, new_ends
+    outs.append(size), sources.append(starts[len(s)]), steps.append(0)
+    return "".join(pieces), Runs(outs, sources, steps, size + 1), new_ends

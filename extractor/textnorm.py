@@ -11,7 +11,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 #: characters an article and a quote of it write differently without meaning anything else:
@@ -75,6 +75,20 @@ class Runs(Sequence[int]):
 
     def __init__(self, outs: list[int], sources: list[int], steps: list[int], size: int) -> None:
         self._outs, self._sources, self._steps, self._len = outs, sources, steps, size
+
+    @classmethod
+    def identity(cls, size: int) -> Runs:
+        """The map of a text to itself (plus its end)."""
+        return cls([0], [0], [1], size)
+
+    def within(self, lo: int, hi: int) -> Iterator[tuple[int, int, int]]:
+        """(start, source, step) of each run's part inside [lo, hi), in order."""
+        outs = self._outs
+        k = max(0, bisect.bisect_right(outs, lo) - 1)
+        while k < len(outs) and outs[k] < hi:
+            at = max(lo, outs[k])
+            yield at, self._sources[k] + (at - outs[k]) * self._steps[k], self._steps[k]
+            k += 1
 
     def __len__(self) -> int:
         return self._len
