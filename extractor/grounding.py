@@ -223,8 +223,8 @@ class Aligner:
         n = len(q_words)
         slack = max(2, n // 4)
         # the rarer half of the quote's words vote: common words add cost, not information
-        postings = [(self.words.positions(w, lo, hi), i) for i, w in enumerate(q_words)]
-        voters = sorted((p for p in postings if p[0]), key=lambda p: len(p[0]))
+        postings = self.words.positions(q_words, lo, hi)
+        voters = sorted(((p, i) for i, p in enumerate(postings) if p), key=lambda v: len(v[0]))
         voters = voters[: max(4, math.ceil(n / 2))]
         votes: Counter[int] = Counter()
         for where, i in voters:
@@ -364,12 +364,15 @@ class _Words:
         """Index of the first word starting at or after folded position `char`."""
         return bisect.bisect_left(self.starts, char)
 
-    def positions(self, word: str, lo: int, hi: int) -> list[int]:
-        """Where `word` occurs in words [lo, hi); the caller must not change the list."""
-        where = self._where.get(word, [])
+    def positions(self, words: list[str], lo: int, hi: int) -> list[list[int]]:
+        """Where each of `words` occurs in words [lo, hi); the caller must not change them."""
         if lo <= 0 and hi >= len(self.tokens):
-            return where
-        return where[bisect.bisect_left(where, lo) : bisect.bisect_left(where, hi)]
+            return list(map(self._where.get, words, itertools.repeat([])))
+        out = []
+        for word in words:
+            where = self._where.get(word, [])
+            out.append(where[bisect.bisect_left(where, lo) : bisect.bisect_left(where, hi)])
+        return out
 
 
 #: each chunk's draft with the window of the cleaned text it came from

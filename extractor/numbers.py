@@ -580,17 +580,20 @@ def _candidates(text: str, lang: str | None) -> tuple[list[re.Match[str]], list[
         words.clear()
     candidates: list[re.Match[str]] = []
     runs: list[int] = []
+    known = words.get
     for m in _TOKEN_RE.finditer(text):
         tok = m.group()
-        if tok[0].isdigit():
-            candidates.append(m)
-            if tok.isdecimal():
-                runs.append(m.start())
-            else:  # "11.000", "12 000": a run after each separator
-                runs += [r.start() for r in _DIGIT_RUN.finditer(text, m.start(), m.end())]
-            continue
-        kind = words.get(tok)
+        kind = known(tok)
+        if kind == _NO_NUMBER:
+            continue  # most tokens: a word met before that is no number
         if kind is None:
+            if tok[0].isdigit():  # digits are not remembered: too many different ones
+                candidates.append(m)
+                if tok.isdecimal():
+                    runs.append(m.start())
+                else:  # "11.000", "12 000": a run after each separator
+                    runs += [r.start() for r in _DIGIT_RUN.finditer(text, m.start(), m.end())]
+                continue
             kind = words[tok] = _word_kind(tok, lang)
         if kind == _NUMBER_WORD or (kind == _ONE_WORD and _SCALE_RE.match(text, m.end())):
             candidates.append(m)  # "ein" elsewhere would be read and dropped: not a candidate
