@@ -202,7 +202,7 @@ class Aligner:
         for score, first, last in scored:
             if score < self.fuzzy_threshold or len(checked) >= MAX_CHECKS:
                 break
-            start, end = self._widen(folded_quote, words.start(first), words.end(last))
+            start, end = self._widen(folded_quote, *words.span(first, last))
             span = self.folded.to_original(start, end)
             if self.text[span[0] : span[1]] in checked:
                 continue
@@ -343,6 +343,7 @@ class _Words:
         # split into [gap, word, gap, word, ...]: the running sum of the pieces' lengths gives
         # every word's start and end without a match object per word
         self._pieces = _WORD_SPLIT.split(text)
+        self._summed = False  # whether `span` has summed the pieces once already
         self.tokens: list[str] = self._pieces[1::2]
         self._where: dict[str, list[int]] = defaultdict(list)
         for i, token in enumerate(self.tokens):
@@ -350,15 +351,17 @@ class _Words:
 
     @cached_property
     def starts(self) -> list[int]:
-        """Where each word starts: only a window smaller than the text needs them all."""
+        """Where each word starts: a window smaller than the text needs them all."""
         return list(itertools.accumulate(map(len, self._pieces[:-1])))[::2]
 
-    def start(self, i: int) -> int:
-        """Where word i starts, summed at C speed: a match needs two words' places, not all."""
-        return sum(map(len, itertools.islice(self._pieces, 2 * i + 1)))
-
-    def end(self, i: int) -> int:
-        return self.start(i) + len(self.tokens[i])
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Where words first..last start and end. The first match of an article sums the
+        pieces before it at C speed; from the second on, every word's start is built once."""
+        if "starts" not in self.__dict__ and not self._summed:
+            self._summed = True
+            start = sum(map(len, itertools.islice(self._pieces, 2 * first + 1)))
+            return start, start + sum(map(len, self._pieces[2 * first + 1 : 2 * last + 2]))
+        return self.starts[first], self.starts[last] + len(self.tokens[last])
 
     def index_at(self, char: int) -> int:
         """Index of the first word starting at or after folded position `char`."""

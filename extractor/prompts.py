@@ -86,7 +86,8 @@ class PromptTemplate:
             system = Template(self.system).safe_substitute(output_language=out_name)
             if language in self.addenda:
                 system += "\n" + self.addenda[language]
-            self._systems[(language, out_name)] = system
+            if len(self._systems) < 256:  # languages come from callers: keep it bounded
+                self._systems[(language, out_name)] = system
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         for shown, answer in self._shots:
             messages.append({"role": "user", "content": shown})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -92,6 +93,27 @@ class Runs(Sequence[int]):
 
     def __len__(self) -> int:
         return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        ends = [*self._outs[1:], self._len]
+        for out, end, source, step in zip(
+            self._outs, ends, self._sources, self._steps, strict=True
+        ):
+            if step:
+                yield from range(source, source + end - out)
+            else:
+                yield from itertools.repeat(source, end - out)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same offsets, as the list it stands for was."""
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # like the list it stands for
+
+    def __repr__(self) -> str:
+        return f"Runs({list(self)!r})"
 
     def __getitem__(self, i: int) -> int:  # type: ignore[override]
         if i < 0:

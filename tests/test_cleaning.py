@@ -23,7 +23,7 @@ def assert_offsets_point_at_sources(original: str, cleaned: CleanText) -> None:
     """Each cleaned char comes from the same char, an entity, or whitespace/a tag."""
     assert len(cleaned.offsets) == len(cleaned.text) + 1
     assert cleaned.offsets[-1] == len(original)
-    assert list(cleaned.offsets) == sorted(cleaned.offsets)
+    assert cleaned.offsets == sorted(cleaned.offsets)
     for i, ch in enumerate(cleaned.text):
         source = original[cleaned.offsets[i]]
         if source == ch:
@@ -66,7 +66,7 @@ def test_clean_text_is_unchanged() -> None:
     original = read(SEED_000)
     cleaned = clean(original)
     assert cleaned.text == original
-    assert list(cleaned.offsets) == list(range(len(original) + 1))
+    assert cleaned.offsets == list(range(len(original) + 1))
 
 
 def test_markup_fixture_is_cleaned() -> None:
