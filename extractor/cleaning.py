@@ -80,7 +80,7 @@ class CleanText(MappedText):
 
 def clean(text: str) -> CleanText:
     """Clean `text` for the prompt (rules in the module docstring)."""
-    s, starts, ends = text, Runs.identity(len(text) + 1), {}
+    s, starts, ends = text, Runs.identity(len(text)), {}
     for edits_of in (_markup_edits, _duplicate_line_edits, _space_edits):
         edits = edits_of(s)
         if edits:
@@ -161,9 +161,7 @@ def _apply(
         return ends.get(i, starts[i] + 1)
 
     pieces: list[str] = []
-    outs: list[int] = []
-    sources: list[int] = []
-    steps: list[int] = []
+    runs = Runs()
     new_ends: dict[int, int] = {}
     size = 0  # of the new text so far
     prev = 0
@@ -176,7 +174,7 @@ def _apply(
         pieces.append(s[lo:hi])
         shift = size - lo
         for at, source, step in starts.within(lo, hi):
-            outs.append(at + shift), sources.append(source), steps.append(step)
+            runs.add(at + shift, source, step)
         if end_keys:
             first, last = bisect.bisect_left(end_keys, lo), bisect.bisect_left(end_keys, hi)
             for k in end_keys[first:last]:
@@ -187,12 +185,11 @@ def _apply(
         keep(prev, a)
         if new:
             origin, origin_end = starts[a], end_of(b - 1)
-            outs.append(size), sources.append(origin), steps.append(0)
+            runs.add(size, origin, 0)
             if origin_end != origin + 1:
                 new_ends.update(dict.fromkeys(range(size, size + len(new)), origin_end))
             size += len(new)
             pieces.append(new)
         prev = b
     keep(prev, len(s))
-    outs.append(size), sources.append(starts[len(s)]), steps.append(0)
-    return "".join(pieces), Runs(outs, sources, steps, size + 1), new_ends
+    return "".join(pieces), runs.close(size, starts[len(s)]), new_ends

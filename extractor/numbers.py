@@ -277,11 +277,12 @@ _NUMBERISH_RE = re.compile(
 
 
 def _may_be_number_word(low: str, lang: str | None) -> bool:
-    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third", "an");
-    `find_numbers` remembers the answer per word as written (`_WORD_TESTS`)."""
+    """Whether a word can start a number or ordinal ("drei", "zwölftausend", "third"); "ein",
+    "an", "one" are `_word_kind`'s to judge, and `find_numbers` remembers the answer per word
+    as written (`_WORD_TESTS`)."""
     if not _NUMBERISH_RE.search(low):
         return False
-    if low in _ONE_WORDS or low in _ORDINAL_WORDS_EN or _ORDINAL_WORDS_DE.fullmatch(low):
+    if low in _ORDINAL_WORDS_EN or _ORDINAL_WORDS_DE.fullmatch(low):
         return True
     return low == "second" or any(_word_value(low, lg) is not None for lg in _langs(lang))
 

@@ -74,13 +74,35 @@ class Runs(Sequence[int]):
 
     __slots__ = ("_len", "_outs", "_sources", "_steps")
 
-    def __init__(self, outs: list[int], sources: list[int], steps: list[int], size: int) -> None:
-        self._outs, self._sources, self._steps, self._len = outs, sources, steps, size
+    def __init__(self) -> None:
+        """An empty map: `add` its runs in order, then `close` it."""
+        self._outs: list[int] = []
+        self._sources: list[int] = []
+        self._steps: list[int] = []
+        self._len = 0
 
     @classmethod
-    def identity(cls, size: int) -> Runs:
-        """The map of a text to itself (plus its end)."""
-        return cls([0], [0], [1], size)
+    def identity(cls, length: int) -> Runs:
+        """The map of a text of `length` characters to itself."""
+        runs = cls()
+        runs.add(0, 0, 1)
+        return runs.close(length, length)
+
+    def add(self, at: int, source: int, step: int) -> None:
+        """A run from `at` on: its i-th character maps to `source + i` (step 1, copied text)
+        or to `source` (step 0, what one source character or run became)."""
+        self._outs.append(at)
+        self._sources.append(source)
+        self._steps.append(step)
+
+    def close(self, end: int, source: int) -> Runs:
+        """The last entry: the text's end `end` maps to `source` (the source's end). A run
+        added at or past it (a trailing space dropped afterwards) is dropped too."""
+        while self._outs and self._outs[-1] >= end:
+            del self._outs[-1], self._sources[-1], self._steps[-1]
+        self.add(end, source, 0)
+        self._len = end + 1
+        return self
 
     def within(self, lo: int, hi: int) -> Iterator[tuple[int, int, int]]:
         """(start, source, step) of each run's part inside [lo, hi), in order."""
@@ -154,9 +176,8 @@ def fold(text: str) -> MappedText:
     else:
         breaks = _breaks(vanish, "".join(c for c in odd if _fold_char(c)))
     out: list[str] = []
-    outs: list[int] = []  # the offset map's runs (`Runs`)
-    sources: list[int] = []
-    steps: list[int] = []
+    offsets = Runs()
+    run = offsets.add
     ends: dict[int, int] = {}
     size = 0
     pos = 0
@@ -166,13 +187,13 @@ def fold(text: str) -> MappedText:
             start -= 1  # the run began with a space
         if start > pos:  # a plain run: one char out per char in
             out.append(text[pos:start].casefold())
-            outs.append(size), sources.append(pos), steps.append(1)
+            run(size, pos, 1)
             size += start - pos
         token = text[start:end]
         if (not token[0].isspace()) if simple else match.lastgroup == "odd":
             folded = _fold_char(token)
             out.append(folded)
-            outs.append(size), sources.append(start), steps.append(0)
+            run(size, start, 0)
             size += len(folded)
         else:  # whitespace, perhaps with invisible characters inside: one space at most
             if token.isspace():  # the common case: no invisible characters inside
@@ -182,23 +203,19 @@ def fold(text: str) -> MappedText:
                 first, last = (spaces[0], spaces[-1]) if spaces else (-1, -1)
             if first >= 0 and size and end < len(text):
                 out.append(" ")
-                outs.append(size), sources.append(first), steps.append(0)
+                run(size, first, 0)
                 if last != first:
                     ends[size] = last + 1
                 size += 1
         pos = end
     if pos < len(text):
         out.append(text[pos:].casefold())
-        outs.append(size), sources.append(pos), steps.append(1)
+        run(size, pos, 1)
     folded_text = "".join(out)
     if folded_text.endswith(" "):  # only invisible characters followed the last space
         folded_text = folded_text[:-1]
         ends.pop(len(folded_text), None)
-    # the end maps to the source's end; a run shadowed by it (that last space) is dropped
-    while outs and outs[-1] >= len(folded_text):
-        outs.pop(), sources.pop(), steps.pop()
-    outs.append(len(folded_text)), sources.append(len(text)), steps.append(0)
-    return MappedText(folded_text, Runs(outs, sources, steps, len(folded_text) + 1), ends)
+    return MappedText(folded_text, offsets.close(len(folded_text), len(text)), ends)
 
 
 #: the characters met so far that `str.casefold` folds to `_fold_char`'s one character (most

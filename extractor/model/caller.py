@@ -246,8 +246,8 @@ class ModelCaller:
             call.usage.latency_s += time.monotonic() - started
         if self.record is not None:
             self.record.save(key, describe=describe, request=request, response=raw)
-        # a fresh answer takes the same way as a stored one: dumped to JSON and validated, so
-        # what is cached now is what behaves the same when replayed
+        # a fresh answer takes the same way as a stored one: validated from the JSON dict the
+        # cache keeps, so what is cached now is what behaves the same when replayed
         completion = ChatCompletion.model_validate(raw)
         call.usage.requests += cached  # sent requests were counted as they went out
         call.usage.cached += cached
