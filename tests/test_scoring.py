@@ -318,3 +318,11 @@ def test_assign_skips_the_hungarian_run_only_when_it_has_no_choice() -> None:
         rows, cols = linear_sum_assignment(-weights)
         expected = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if usable[r, c]]
         assert scoring.assign(weights, usable) == expected
+
+
+def test_each_type_checks_the_fields_it_names() -> None:
+    """`FIELDS` (the report's per-field rates) names what each type's check returns, in order."""
+    rng = random.Random(0)
+    for kind in scoring.KINDS:
+        pred, gold = _scrambled(kind, rng, 1)[0], _scrambled(kind, rng, 1)[0]
+        assert tuple(scoring.field_agreement(kind, pred, gold)) == scoring.FIELDS[kind]
