@@ -459,10 +459,9 @@ def _pairs(
     if len({g for g, _, _ in usable}) < len(usable) or len({p for _, p, _ in usable}) < len(usable):
         # a row or column with two usable pairs: the Hungarian assignment decides
         weights = np.zeros(candidates.shape)
-        mask = np.zeros(candidates.shape, dtype=bool)
-        for g, p, v in usable:
-            weights[g, p], mask[g, p] = v, True
-        chosen = set(assign(weights, mask))
+        rows, cols, values = zip(*usable, strict=True)
+        weights[rows, cols] = values
+        chosen = set(_hungarian(weights))
         usable = [(g, p, v) for g, p, v in usable if (g, p) in chosen]
     return usable
 
@@ -490,10 +489,15 @@ def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
     if usable.sum(axis=0).max(initial=0) <= 1 and usable.sum(axis=1).max(initial=0) <= 1:
         rows, cols = np.nonzero(usable)
         return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
+    return [(r, c) for r, c in _hungarian(weights) if usable[r, c]]
+
+
+def _hungarian(weights: np.ndarray) -> list[tuple[int, int]]:
+    """scipy's assignment of largest total weight, every (row, column) it pairs."""
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-weights)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if usable[r, c]]
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def match(
