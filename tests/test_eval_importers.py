@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,11 +14,12 @@ from fake_openai import Step
 
 from extractor import records
 from extractor.eval.gold import load_gold
-from extractor.eval.importers import IMPORTERS, run_import
+from extractor.eval.importers import IMPORTERS, import_once, run_import
 from extractor.eval.importers.measeval import parse_value as parse_en
 from extractor.eval.importers.smartdata import not_cardinal
 from extractor.eval.importers.smartdata import parse_value as parse_de
 from extractor.eval.report import Report
+from extractor.eval.run import prepare
 from extractor.eval.suite import load_suite
 
 EXCERPTS = DATA / "eval_import"
@@ -284,3 +288,35 @@ def test_a_model_run_records_replays_and_reports_against_the_baseline(
     assert result.exit_code == 0, result.output
     replayed = Report.model_validate_json(again.read_text(encoding="utf-8"))
     assert replayed.by_type == data.by_type and replayed.summary.cached_share == 1.0
+
+
+def test_runs_share_one_import_of_unchanged_data(tmp_path: Path) -> None:
+    """`eval run --data` imports once; it imports again when the data (or settings) change."""
+    data = tmp_path / "data"
+    shutil.copytree(EXCERPTS / "measeval", data)
+    template = load_suite(ROOT / "evals" / "suites" / "measeval")
+    out = tmp_path / "work" / "measeval"
+    assert import_once("measeval", data, out, template)
+    gold = sorted((out / "gold").iterdir())
+    written = [p.stat().st_mtime_ns for p in gold]
+    assert not import_once("measeval", data, out, template)
+    assert [p.stat().st_mtime_ns for p in gold] == written
+    changed = next(p for p in sorted(data.rglob("*")) if p.is_file())
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    assert import_once("measeval", data, out, template)
+    gated = template.model_copy(update={"fail_under": 0.1})
+    assert import_once("measeval", data, out, gated)
+    assert not list(out.parent.glob(".measeval-import-*"))  # no staging folder left behind
+
+
+def _prepare_and_read(work: str) -> int:
+    suite = prepare(ROOT / "evals" / "suites" / "measeval", EXCERPTS / "measeval", Path(work))
+    return len(load_gold(suite.gold_dir))  # checks every gold file against its article
+
+
+@pytest.mark.slow  # starts four interpreters
+def test_concurrent_runs_of_one_suite_all_read_it_whole(tmp_path: Path) -> None:
+    """Runs started together used to delete and rewrite the shared import under each other."""
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        counts = pool.map(_prepare_and_read, [str(tmp_path)] * 8)
+    assert counts == [counts[0]] * 8 and counts[0] > 0

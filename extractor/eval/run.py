@@ -32,7 +32,7 @@ def prepare(suite_dir: Path, data: Path | None = None, work: Path | None = None)
             f"(format: {suite.importer}; see {suite.directory / 'README.md'})"
         )
     out = (work or DEFAULT_WORK) / suite.name
-    importers.run_import(suite.importer, data, out, template=suite)
+    importers.import_once(suite.importer, data, out, template=suite)
     return load_suite(out)
 
 

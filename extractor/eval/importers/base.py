@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +21,9 @@ ARTICLES = "articles"
 GOLD = "gold"
 #: what an import may replace in an existing output folder (replay data is kept)
 IDS = "ids.tsv"
+README = "README.md"
+#: renames tried when concurrent imports replace the same folder
+_MOVE_ATTEMPTS = 10
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -100,7 +106,11 @@ def _inside_this_repository(path: Path) -> Path | None:
 
 
 def write_suite(importer: Importer, converted: Converted, out: Path, suite: Suite) -> None:
-    """Write articles, gold, suite.toml and README.md into `out` (replacing an earlier import)."""
+    """Write articles, gold, suite.toml and README.md into `out` (replacing an earlier import).
+
+    Everything is written to a staging folder beside `out` first and then moved in by renames:
+    a run reading `out` meanwhile reads the earlier import or this one, never a half-written
+    or emptied folder. What else `out` holds (replay data) stays."""
     out = out.resolve()
     if importer.keep_out_of_repo and (repo := _inside_this_repository(out)) is not None:
         raise errors.UsageError(
@@ -113,9 +123,22 @@ def write_suite(importer: Importer, converted: Converted, out: Path, suite: Suit
         )
     if not converted.documents:
         raise errors.UsageError(f"no {importer.format} documents found; check the data path")
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-import-", dir=out.parent))
+    try:
+        _write_files(importer, converted, staging, suite)
+        for name in (ARTICLES, GOLD):
+            _move_folder(staging / name, out / name)
+        for name in (IDS, SUITE_FILE, README):
+            if (staging / name).is_file():
+                os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_files(importer: Importer, converted: Converted, out: Path, suite: Suite) -> None:
     for name in (ARTICLES, GOLD):
-        shutil.rmtree(out / name, ignore_errors=True)
-        (out / name).mkdir(parents=True)
+        (out / name).mkdir()
     for doc in converted.documents:
         gold = doc.gold()
         found = problems(gold, doc.text)
@@ -140,7 +163,26 @@ def write_suite(importer: Importer, converted: Converted, out: Path, suite: Suit
         "see README.md for source, licence and mapping."
     )
     (out / SUITE_FILE).write_text(suite_toml(suite, comment), encoding="utf-8")
-    (out / "README.md").write_text(readme(importer, converted, suite), encoding="utf-8")
+    (out / README).write_text(readme(importer, converted, suite), encoding="utf-8")
+
+
+def _move_folder(new: Path, target: Path) -> None:
+    """`new` becomes `target` by two renames (the earlier `target` is moved into `new`'s parent,
+    deleted with it); when another import puts its folder there in between, that one goes too."""
+    last: OSError | None = None
+    for attempt in range(_MOVE_ATTEMPTS):
+        with contextlib.suppress(FileNotFoundError):
+            target.rename(new.parent / f"{target.name}.old{attempt}")
+        try:
+            new.rename(target)
+            return
+        except OSError as exc:
+            if not target.exists():
+                raise
+            last = exc
+    raise errors.UsageError(
+        f"cannot replace {target}: other imports keep writing it ({last}); run one import at a time"
+    )
 
 
 def readme(importer: Importer, converted: Converted, suite: Suite) -> str:
