@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -90,16 +91,43 @@ main()
 HAVE_PROC = Path("/proc/self/status").is_file()
 
 
+def _command(folder: Path, predictions: Path, code: Path) -> tuple[list[str], dict[str, str]]:
+    """The child's command line (its first argument: where it writes its peak RSS) and
+    environment, with the package of the checkout `code`. Run it in `folder`: `python -c` puts
+    its working directory first on the path, ahead of PYTHONPATH."""
+    args = ["eval", "score", str(predictions), "--gold", str(folder / "evals" / "gold")]
+    args += ["--report", str(folder / "report.json")]
+    env = {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return [sys.executable, "-c", CHILD, str(folder / "peak-kb"), *args], env
+
+
+def instructions(folder: Path, predictions: Path, code: Path = ROOT) -> int:
+    """Instructions one child executes (valgrind's callgrind, `Collected`): unlike CPU time,
+    the same on every run of the same code, so a small change shows (a run takes ~40× longer)."""
+    command, env = _command(folder, predictions, code)
+    env["PYTHONHASHSEED"] = "0"
+    callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    run = subprocess.run(
+        callgrind + command,
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode != 0 or found is None:
+        raise SystemExit(f"eval score under valgrind failed: {run.stderr[-500:]}")
+    return int(found.group(1))
+
+
 def score_cost(folder: Path, predictions: Path, code: Path = ROOT) -> tuple[float, float]:
     """(CPU seconds, peak RSS in MB) of one `extractor eval score` child process, run with the
     package of the checkout `code`."""
-    args = ["eval", "score", str(predictions), "--gold", str(folder / "evals" / "gold")]
-    args += ["--report", str(folder / "report.json")]
+    command, env = _command(folder, predictions, code)
     peak_file = folder / "peak-kb"
     peak_file.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    command = [sys.executable, "-c", CHILD, str(peak_file), *args]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=env, cwd=folder, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -113,7 +141,14 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=1000, help="articles in the large run")
     ap.add_argument("--repeat", type=int, default=5, help="rounds: runs of each size (median)")
     ap.add_argument("--other", type=Path, help="a checkout of other code to run side by side")
+    ap.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions with valgrind instead (apt-get install valgrind)",
+    )
     args = ap.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind: apt-get install -y valgrind")
     seeds = [
         ROOT / g.source
         for g in (
@@ -129,6 +164,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folders = {n: Path(tmp) / f"n{n}" for n in sizes}
         inputs = {n: build(folders[n], n, preds) for n in sizes}
+        if args.instructions:
+            return _print_instructions(args, folders, inputs)
         for _ in range(args.repeat):  # alternating, so load from elsewhere falls on both alike
             for n in sizes:
                 runs[n].append(score_cost(folders[n], inputs[n]))
@@ -164,6 +201,17 @@ def main() -> int:
         f"peak RSS {peak:.0f} MB (target < {MAX_RSS_MB:.0f} MB)"
     )
     return 0 if extra <= max_extra and peak < MAX_RSS_MB else 1
+
+
+def _print_instructions(
+    args: argparse.Namespace, folders: dict[int, Path], inputs: dict[int, Path]
+) -> int:
+    codes = {"this code": ROOT, **({f"other ({args.other})": args.other} if args.other else {})}
+    print(f"instructions (callgrind), {args.n} articles beyond 2, per article:")
+    for label, code in codes.items():
+        small, big = (instructions(folders[n], inputs[n], code) for n in sorted(folders))
+        print(f"  {label}: {(big - small) / (args.n - 2) / 1e6:.2f} M")
+    return 0
 
 
 if __name__ == "__main__":
