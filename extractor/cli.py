@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -155,7 +156,13 @@ def _mount_eval() -> None:
 _mount_eval()
 
 
+#: numpy's and scipy's OpenBLAS start a thread per core at import, which spins there: about
+#: 0.25 s of CPU a command, for matrices far too small to share out. A value set already stays.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main() -> None:
+    os.environ.setdefault(*BLAS_THREADS)  # before anything imports numpy
     _log_warnings()
     try:
         app()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+import pytest
 from conftest import DATA, SEEDS, read_jsonl, scripted
 from fake_openai import Step
+
+from extractor.cli import main
 
 ARTICLES = DATA / "articles"
 
@@ -60,3 +66,16 @@ def test_no_model_configured_falls_back_to_baseline_with_a_notice(tmp_path, cli)
     lines = read_jsonl(out)
     assert [line["model"] for line in lines] == ["baseline", "baseline"]
     assert all(line["figures"] for line in lines)
+
+
+def test_main_keeps_blas_to_one_thread_unless_told(monkeypatch):
+    """numpy's OpenBLAS threads would spin for a quarter second of CPU in every command."""
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setattr(sys, "argv", ["extractor", "--help"])
+    with pytest.raises(SystemExit):
+        main()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    with pytest.raises(SystemExit):
+        main()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
