@@ -79,7 +79,8 @@ class Job(Base):
 
 
 class JobArticle(Base):
-    """One input article of a job: queued, running (leased to a worker) or done."""
+    """One input article of a job: queued, running (leased to a worker), done, or cancelled
+    (its job was cancelled before it ran)."""
 
     __tablename__ = "job_articles"
     __table_args__ = (

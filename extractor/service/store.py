@@ -23,7 +23,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from extractor.articles import Article, LoadFailure
@@ -248,13 +259,19 @@ class Store:
 
     def cancel_job(self, key_id: int, job_id: str) -> dict[str, Any] | None:
         with self.engine.begin() as conn:
-            conn.execute(
+            cancelled = conn.execute(
                 update(Job)
                 .where(
                     Job.id == job_id, Job.key_id == key_id, Job.status.in_(("queued", "running"))
                 )
                 .values(status="cancelled", finished_at=time.time(), webhook_next_at=time.time())
-            )
+            ).rowcount
+            if cancelled:  # its queued articles leave the queue: claims would walk past them
+                conn.execute(
+                    update(JobArticle)
+                    .where(JobArticle.job_id == job_id, JobArticle.state == "queued")
+                    .values(state="cancelled")
+                )
         return self.get_job(key_id, job_id)
 
     def results(self, job_id: str, after: int, limit: int = 500) -> list[tuple[int, str]]:
@@ -295,22 +312,15 @@ class Store:
     def claim(self, worker: str, limit: int, lease_s: float) -> list[Claimed]:
         now = time.time()
         with self.engine.begin() as conn:
-            query = (
-                select(JobArticle.id)
-                .join(Job, Job.id == JobArticle.job_id)
-                .where(
-                    Job.status.in_(("queued", "running")),
-                    or_(
-                        JobArticle.state == "queued",
-                        and_(JobArticle.state == "running", JobArticle.lease_until < now),
-                    ),
-                )
-                .order_by(JobArticle.id)
-                .limit(limit)
+            # queued articles and expired leases, the first `limit` by id. Two queries, each
+            # walking the (state, id) index in order and stopping at `limit`: one query with
+            # an OR had SQLite gather and sort every queued article at every claim, which
+            # grew with the square of a job's size
+            queued = self._claimable(conn, limit, JobArticle.state == "queued")
+            expired = self._claimable(
+                conn, limit, JobArticle.state == "running", JobArticle.lease_until < now
             )
-            if self.postgres:
-                query = query.with_for_update(of=JobArticle, skip_locked=True)
-            ids = conn.scalars(query).all()
+            ids = sorted({*queued, *expired})[:limit]
             if not ids:
                 return []
             conn.execute(
@@ -329,6 +339,19 @@ class Store:
                 .values(status="running", started_at=now)
             )
         return [Claimed(r.id, r.job_id, r.seq, decode_item(r.payload)) for r in rows]
+
+    def _claimable(self, conn: Connection, limit: int, *where: ColumnElement[bool]) -> list[int]:
+        """The first `limit` article ids that match `where`, of jobs still to run."""
+        query = (
+            select(JobArticle.id)
+            .join(Job, Job.id == JobArticle.job_id)
+            .where(Job.status.in_(("queued", "running")), *where)
+            .order_by(JobArticle.id)
+            .limit(limit)
+        )
+        if self.postgres:
+            query = query.with_for_update(of=JobArticle, skip_locked=True)
+        return list(conn.scalars(query))
 
     def heartbeat(self, worker: str, lease_s: float) -> None:
         with self.engine.begin() as conn:
