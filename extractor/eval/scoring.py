@@ -481,7 +481,7 @@ def _match_prepared(
 
 def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
     """The one-to-one (row, column) pairing of largest total weight, usable pairs only
-    (Hungarian assignment; scipy is imported here, it costs 0.5 s that `--help` need not pay).
+    (Hungarian assignment, `_hungarian`).
 
     Weights must be positive where usable. When no row and no column has two usable pairs, every
     usable pair is in the best assignment: they are returned without running it (the usual case,
@@ -493,7 +493,8 @@ def assign(weights: np.ndarray, usable: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _hungarian(weights: np.ndarray) -> list[tuple[int, int]]:
-    """scipy's assignment of largest total weight, every (row, column) it pairs."""
+    """scipy's assignment of largest total weight, every (row, column) it pairs (scipy is
+    imported here: it costs 0.5 s that `--help` need not pay)."""
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-weights)
