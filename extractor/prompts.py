@@ -64,6 +64,10 @@ class PromptTemplate:
     user: str
     addenda: dict[str, str] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+    #: system messages made so far, by (language, output language name)
+    _systems: dict[tuple[str | None, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def key(self) -> str:
@@ -102,11 +106,6 @@ class PromptTemplate:
             (self._user(ex.article, ex.language, None), ex.answer.model_dump_json())
             for ex in self.examples
         ]
-
-    @cached_property
-    def _systems(self) -> dict[tuple[str | None, str], str]:
-        """System messages made so far, by (language, output language name)."""
-        return {}
 
     def _user(self, text: str, language: str, title: str | None) -> str:
         title_attr = f' title="{_attr(title)}"' if title else ""
