@@ -1,15 +1,16 @@
 """`extractor serve` against the in-process library, on the same articles in the same run.
 
-1. `POST /v1/extract` throughput and p50/p95 latency at 1, 8 and 32 concurrent clients, next
-   to `result_for` on one in-process `Extractor` at the same concurrency (goal: the service
-   reaches >= 0.8 of the in-process rate).
+1. `POST /v1/extract` throughput, p50/p95 latency and the server's CPU per request at 1, 8 and
+   32 concurrent clients, next to `result_for` on one in-process `Extractor` at the same
+   concurrency (goal: the service reaches >= 0.8 of the in-process rate).
 2. A job of N articles through the API (submit, wait, download every line) next to `run_batch`
-   (what `extractor batch` runs) on the same JSONL (goal: the job within 1.2x of batch).
+   (what `extractor batch` runs) on the same JSONL, in paired rounds (goal: the median job
+   within 1.2x of batch).
 
 Both sides use the same model: the offline baseline by default (no network), or
 `--model openai:NAME --base-url URL` for a model server. The server runs in a subprocess with
 `--no-auth` on loopback and a SQLite database in a temporary folder.
-Usage: python bench/service.py [-n 200] [--job-articles 1000] [--clients 1 8 32]
+Usage: python bench/service.py [-n 400] [--job-articles 1000] [--rounds 3] [--clients 1 8 32]
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def articles(n: int) -> list[dict[str, str]]:
     ]
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU (Linux); NaN where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -75,24 +85,28 @@ def start_server(
     raise SystemExit(f"serve did not start: {(workdir / 'serve.log').read_text()[-2000:]}")
 
 
+def http_client(url: str, clients: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    return httpx.AsyncClient(base_url=url, timeout=300, limits=limits)
+
+
 async def over_http(
-    url: str, items: list[dict[str, str]], clients: int
+    http: httpx.AsyncClient, items: list[dict[str, str]], clients: int
 ) -> tuple[float, list[float]]:
+    """`clients` callers on one connection pool, as a program that keeps its client would."""
     latencies: list[float] = []
     queue = list(reversed(items))
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as http:
 
-        async def client() -> None:
-            while queue:
-                item = queue.pop()
-                started = time.perf_counter()
-                answer = await http.post("/v1/extract", json=item)
-                answer.raise_for_status()
-                latencies.append(time.perf_counter() - started)
+    async def client() -> None:
+        while queue:
+            item = queue.pop()
+            started = time.perf_counter()
+            answer = await http.post("/v1/extract", json=item)
+            answer.raise_for_status()
+            latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
     return time.perf_counter() - started, latencies
 
 
@@ -138,10 +152,11 @@ def job_through_api(url: str, src: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=200, help="articles per /v1/extract round")
+    parser.add_argument("-n", type=int, default=400, help="articles per /v1/extract round")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--slices", type=int, default=5, help="alternations per round")
     parser.add_argument("--job-articles", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="paired job / batch rounds")
     parser.add_argument("--concurrency", type=int, default=8, help="job / batch concurrency")
     parser.add_argument("--model", default="baseline")
     parser.add_argument("--base-url", default=None)
@@ -158,33 +173,44 @@ def main() -> None:
                 f"model {args.model}; {args.n} articles per round; server {url}; "
                 f"load average {os.getloadavg()[0]:.2f}"
             )
-            print(f"{'clients':>7} | {'service/s':>9} {'p50 ms':>7} {'p95 ms':>7} | "
-                  f"{'library/s':>9} {'p50 ms':>7} {'p95 ms':>7} | ratio")  # fmt: skip
+            side = f"{'p50 ms':>7} {'p95 ms':>7} {'cpu ms':>6}"
+            print(f"{'clients':>7} | {'service/s':>9} {side} | {'library/s':>9} {side} | ratio")
 
             async def rounds() -> None:
                 async with Extractor(options) as extractor:
-                    await in_process(extractor, items[:8], 1)  # warm both up
-                    await over_http(url, items[:8], 1)
+                    # warm both up: an extractor's first articles load its vocabularies
+                    await in_process(extractor, items[:25], 1)
+                    async with http_client(url, 1) as http:
+                        await over_http(http, items[:25], 1)
                     for clients in args.clients:
+                        http = http_client(url, clients)
+                        await over_http(http, items[:clients], clients)  # open the connections
                         # alternate the two in slices, so that load from other processes on
                         # the machine falls on both alike
-                        http_s = lib_s = 0.0
+                        http_s = lib_s = http_cpu = lib_cpu = 0.0
                         http_lat: list[float] = []
                         lib_lat: list[float] = []
                         step = max(clients, len(items) // args.slices)
                         for at in range(0, len(items), step):
                             part = items[at : at + step]
-                            took, lat = await over_http(url, part, clients)
+                            cpu = cpu_seconds(proc.pid)
+                            took, lat = await over_http(http, part, clients)
                             http_s, http_lat = http_s + took, http_lat + lat
+                            http_cpu += cpu_seconds(proc.pid) - cpu
+                            cpu = time.process_time()
                             took, lat = await in_process(extractor, part, clients)
                             lib_s, lib_lat = lib_s + took, lib_lat + lat
+                            lib_cpu += time.process_time() - cpu
+                        await http.aclose()
                         service_rate, library_rate = len(items) / http_s, len(items) / lib_s
                         print(
                             f"{clients:>7} | {service_rate:>9.1f} "
                             f"{statistics.median(http_lat) * 1000:>7.1f} "
-                            f"{percentile(http_lat, 95) * 1000:>7.1f} | {library_rate:>9.1f} "
+                            f"{percentile(http_lat, 95) * 1000:>7.1f} "
+                            f"{http_cpu / len(items) * 1000:>6.2f} | {library_rate:>9.1f} "
                             f"{statistics.median(lib_lat) * 1000:>7.1f} "
-                            f"{percentile(lib_lat, 95) * 1000:>7.1f} | "
+                            f"{percentile(lib_lat, 95) * 1000:>7.1f} "
+                            f"{lib_cpu / len(items) * 1000:>6.2f} | "
                             f"{service_rate / library_rate:.2f}"
                         )
 
@@ -195,25 +221,29 @@ def main() -> None:
                 "".join(json.dumps(a) + "\n" for a in articles(args.job_articles)),
                 encoding="utf-8",
             )
-            job_s = job_through_api(url, src)
+
+            async def batch() -> float:
+                started = time.perf_counter()
+                async with Extractor(options) as extractor:
+                    await run_batch(
+                        extractor, src, workdir / "out.jsonl", concurrency=args.concurrency,
+                        resume=False, overwrite=True, progress=False,
+                    )  # fmt: skip
+                return time.perf_counter() - started
+
+            # paired rounds, each job next to a batch, so that load from other processes on
+            # the machine falls on both alike; the median ratio is the figure
+            pairs = [(job_through_api(url, src), asyncio.run(batch())) for _ in range(args.rounds)]
         finally:
             proc.terminate()
             proc.wait(60)
 
-        async def batch() -> float:
-            started = time.perf_counter()
-            async with Extractor(options) as extractor:
-                await run_batch(
-                    extractor, src, workdir / "out.jsonl", concurrency=args.concurrency,
-                    resume=False, progress=False,
-                )  # fmt: skip
-            return time.perf_counter() - started
-
-        batch_s = asyncio.run(batch())
+        ratios = sorted(job_s / batch_s for job_s, batch_s in pairs)
+        shown = ", ".join(f"{j:.1f}/{b:.1f} s" for j, b in pairs)
         print(
-            f"job of {args.job_articles} articles, concurrency {args.concurrency}: API "
-            f"{job_s:.1f} s (submit to last line) vs run_batch {batch_s:.1f} s: "
-            f"{job_s / batch_s:.2f}x (goal <= 1.2x)"
+            f"job of {args.job_articles} articles, concurrency {args.concurrency}, API vs "
+            f"run_batch (submit to last line): {shown}; median "
+            f"{statistics.median(ratios):.2f}x (goal <= 1.2x)"
         )
 
 

@@ -170,6 +170,8 @@ def test_kill_9_then_restart_finishes_with_one_line_per_article(fake, tmp_path):
         with first.client(key) as http:
             job = http.post("/v1/jobs", content=ndjson(items), headers=NDJSON).json()
             wait_for_requests(model, 6)
+            while http.get(f"/v1/jobs/{job['id']}").json()["done"] < 4:  # recorded
+                time.sleep(0.05)
         first.kill()  # SIGKILL: no shutdown code runs
         second = ServiceProcess(db, *args, log=tmp_path / "second.log")
         with second, second.client(key) as http:

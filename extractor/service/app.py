@@ -7,6 +7,7 @@ started by the app's lifespan, so the OpenAPI document can be exported without a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -166,11 +167,12 @@ def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> KeyInfo:
-    """The calling key; 401 when missing, unknown or revoked; 429 over the key's rpm."""
+    """The calling key; 401 when missing, unknown or revoked; 429 over the key's rpm. Async,
+    so a request under `--no-auth` does not hop to a thread and back for it."""
     service = service_of(request)
     if service.local_key is not None:
         key = service.local_key
@@ -183,7 +185,7 @@ def authenticate(
                 "send 'Authorization: Bearer KEY'; create a key with `extractor keys create NAME`",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        found = service.store.find_key(credentials.credentials)
+        found = await to_thread.run_sync(service.store.find_key, credentials.credentials)
         if found is None:
             raise Problem(
                 401,
@@ -424,25 +426,37 @@ def _routes(app: FastAPI, service: Service) -> None:
         """The job's output lines (`ArticleResult`, as `extractor batch` writes them), streamed
         while the job runs. Line N of the stream is line `after + N`; after a broken download,
         ask again with `?after=` the number of lines you have."""
-        own_job(key, job_id)
-        return StreamingResponse(_stream(service, job_id, after, follow), media_type=NDJSON)
+        total = own_job(key, job_id)["total"]
+        return StreamingResponse(_stream(service, job_id, total, after, follow), media_type=NDJSON)
 
 
-async def _stream(service: Service, job_id: str, after: int, follow: bool) -> AsyncIterator[str]:
+async def _stream(
+    service: Service, job_id: str, total: int, after: int, follow: bool
+) -> AsyncIterator[str]:
     store = service.store
     assert store is not None
     cursor = after
     while True:
-        rows = await to_thread.run_sync(store.results, job_id, cursor)
+        written = service.worker.results_written() if service.worker else asyncio.Event()
+        rows = await to_thread.run_sync(store.results, job_id, cursor, _PAGE)
         if rows:
             cursor = rows[-1][0]
             yield "".join(line + "\n" for _, line in rows)
-            continue
-        job = await to_thread.run_sync(lambda: store.get_job(None, job_id))
-        ended = job is None or (job["status"] in TERMINAL and cursor >= job["done"])
-        if ended or not follow or service.draining:
+        if cursor >= total:  # every article's line is out
             return
-        await asyncio.sleep(service.settings.poll_s)
+        if len(rows) == _PAGE:
+            continue
+        if not rows:  # nothing new: has the job ended short (cancelled)?
+            job = await to_thread.run_sync(lambda: store.get_job(None, job_id))
+            if job is None or (job["status"] in TERMINAL and cursor >= job["done"]):
+                return
+        if not follow or service.draining:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(written.wait(), service.settings.poll_s)
+
+
+_PAGE = 500  # result lines a query reads
 
 
 _JOBS_BODY = {

@@ -27,14 +27,14 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
 
 
-def page_key(
+async def page_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> KeyInfo:
     cookie = request.cookies.get("extractor_key")
     if credentials is None and cookie:
         credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
-    return authenticate(request, credentials)
+    return await authenticate(request, credentials)
 
 
 PageKey = Annotated[KeyInfo, Depends(page_key)]

@@ -6,8 +6,8 @@ The queue's guarantees come from the database, not from memory:
   PostgreSQL with `FOR UPDATE SKIP LOCKED`, so replicas never claim the same row. A claim is a
   lease: the worker renews it while it runs the article (`heartbeat`); a killed server's
   leases run out and another server (or the restarted one) claims those articles again.
-* Finishing an article flips its row to `done` only if it is not done yet, and in the same
-  transaction bumps the job's counters and appends the result line with the next `pos`. The
+* Finishing articles flips their rows to `done` only if they are not done yet, and in the same
+  transaction bumps their jobs' counters and appends the result lines with the next `pos`es. The
   job row's lock orders those transactions, so `pos` values commit as 1, 2, 3 … without gaps:
   a reader that has lines up to `pos` N resumes with `?after=N` and misses nothing. An article
   finished twice (a lease stolen from a slow worker) keeps its first line only.
@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Connection,
     Engine,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -44,7 +43,40 @@ from extractor.service.db import ApiKey, Job, JobArticle, JobResult, is_postgres
 from extractor.wire import TERMINAL
 
 KEY_PREFIX = "gne_"
-_USAGE_FIELDS = tuple(Usage.model_fields)
+_USAGE = tuple(Usage.model_fields)
+
+
+# the queue's statements, built once: building them cost more than running them
+_FLIP = (
+    update(JobArticle)
+    .where(JobArticle.id.in_(bindparam("ids", expanding=True)), JobArticle.state != "done")
+    .values(state="done", worker=None, lease_until=None)
+    .returning(JobArticle.id)
+)
+# the first articles of jobs still to run, with their job's status; `claim` adds the state
+_CLAIMABLE = (
+    select(JobArticle.id, Job.status)
+    .join(Job, Job.id == JobArticle.job_id)
+    .where(Job.status.in_(("queued", "running")))
+    .order_by(JobArticle.id)
+    .limit(bindparam("limit"))
+)
+_LEASE = (
+    update(JobArticle)
+    .where(JobArticle.id.in_(bindparam("ids", expanding=True)))
+    .values(state="running", worker=bindparam("w"), lease_until=bindparam("until"))
+    .returning(JobArticle.id, JobArticle.job_id, JobArticle.seq, JobArticle.payload)
+)
+_BUMP = (
+    update(Job)
+    .where(Job.id == bindparam("job"))
+    .values(
+        done=Job.done + bindparam("n_done"),
+        failed=Job.failed + bindparam("n_failed"),
+        **{f: getattr(Job, f) + bindparam(f"n_{f}") for f in _USAGE},
+    )
+    .returning(Job.done, Job.failed, Job.total, Job.status)
+)
 
 
 def hash_key(key: str) -> str:
@@ -120,6 +152,18 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = is_postgres(engine)
+        # two queries, each walking the (state, id) index in order and stopping at the limit:
+        # one query with an OR had SQLite gather and sort every queued article at every claim,
+        # which grew with the square of a job's size
+        self._queued, self._expired = (
+            _CLAIMABLE.where(*where).with_for_update(of=JobArticle, skip_locked=True)
+            if self.postgres
+            else _CLAIMABLE.where(*where)
+            for where in (
+                (JobArticle.state == "queued",),
+                (JobArticle.state == "running", JobArticle.lease_until < bindparam("now")),
+            )
+        )
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -204,7 +248,7 @@ class Store:
             "webhook_status": "pending" if webhook else None,
             "webhook_attempts": 0,
             "created_at": now,
-            **{f: 0 for f in _USAGE_FIELDS},
+            **{f: 0 for f in _USAGE},
         }
         rows = [
             {
@@ -312,46 +356,27 @@ class Store:
     def claim(self, worker: str, limit: int, lease_s: float) -> list[Claimed]:
         now = time.time()
         with self.engine.begin() as conn:
-            # queued articles and expired leases, the first `limit` by id. Two queries, each
-            # walking the (state, id) index in order and stopping at `limit`: one query with
-            # an OR had SQLite gather and sort every queued article at every claim, which
-            # grew with the square of a job's size
-            queued = self._claimable(conn, limit, JobArticle.state == "queued")
-            expired = self._claimable(
-                conn, limit, JobArticle.state == "running", JobArticle.lease_until < now
-            )
-            ids = sorted({*queued, *expired})[:limit]
-            if not ids:
+            # queued articles and expired leases, the first `limit` by id (no id is in both)
+            first: list[Any] = [
+                *conn.execute(self._queued, {"limit": limit}),
+                *conn.execute(self._expired, {"limit": limit, "now": now}),
+            ]
+            first = sorted(first)[:limit]  # (id, job status)
+            if not first:
                 return []
-            conn.execute(
-                update(JobArticle)
-                .where(JobArticle.id.in_(ids))
-                .values(state="running", worker=worker, lease_until=now + lease_s)
+            rows = sorted(
+                conn.execute(
+                    _LEASE,
+                    {"ids": [id_ for id_, _ in first], "w": worker, "until": now + lease_s},
+                ).all()
             )
-            rows = conn.execute(
-                select(JobArticle.id, JobArticle.job_id, JobArticle.seq, JobArticle.payload)
-                .where(JobArticle.id.in_(ids))
-                .order_by(JobArticle.id)
-            ).all()
-            conn.execute(
-                update(Job)
-                .where(Job.id.in_({r.job_id for r in rows}), Job.status == "queued")
-                .values(status="running", started_at=now)
-            )
+            if any(status == "queued" for _, status in first):
+                conn.execute(
+                    update(Job)
+                    .where(Job.id.in_({r.job_id for r in rows}), Job.status == "queued")
+                    .values(status="running", started_at=now)
+                )
         return [Claimed(r.id, r.job_id, r.seq, decode_item(r.payload)) for r in rows]
-
-    def _claimable(self, conn: Connection, limit: int, *where: ColumnElement[bool]) -> list[int]:
-        """The first `limit` article ids that match `where`, of jobs still to run."""
-        query = (
-            select(JobArticle.id)
-            .join(Job, Job.id == JobArticle.job_id)
-            .where(Job.status.in_(("queued", "running")), *where)
-            .order_by(JobArticle.id)
-            .limit(limit)
-        )
-        if self.postgres:
-            query = query.with_for_update(of=JobArticle, skip_locked=True)
-        return list(conn.scalars(query))
 
     def heartbeat(self, worker: str, lease_s: float) -> None:
         with self.engine.begin() as conn:
@@ -374,48 +399,48 @@ class Store:
                 query.values(state="queued", worker=None, lease_until=None)
             ).rowcount
 
-    def finish(self, claimed: Claimed, result: ArticleResult) -> Finished:
-        """Record an article's one result line (see the module docstring)."""
+    def finish(self, done: list[tuple[Claimed, ArticleResult]]) -> list[Finished]:
+        """Record finished articles' result lines, one transaction for all of them (see the
+        module docstring): one commit and a few statements a batch, not three an article."""
         now = time.time()
-        usage = result.usage
+        lines = [result.model_dump_json() for _, result in done]  # before the job rows lock
         with self.engine.begin() as conn:
-            flipped = conn.execute(
-                update(JobArticle)
-                .where(JobArticle.id == claimed.row_id, JobArticle.state != "done")
-                .values(state="done", worker=None, lease_until=None)
-            ).rowcount
-            if not flipped:
-                return Finished(False)
-            increments: dict[str, Any] = {
-                f: getattr(Job, f) + getattr(usage, f) for f in _USAGE_FIELDS
-            }
-            job = conn.execute(
-                update(Job)
-                .where(Job.id == claimed.job_id)
-                .values(
-                    done=Job.done + 1,
-                    failed=Job.failed + int(result.error is not None),
-                    **increments,
-                )
-                .returning(Job.done, Job.failed, Job.total, Job.status)
-            ).one()
-            conn.execute(
-                insert(JobResult).values(
-                    job_id=claimed.job_id,
-                    pos=job.done,
-                    seq=claimed.seq,
-                    line=result.model_dump_json(),
-                )
-            )
-            if job.done >= job.total and job.status in ("queued", "running"):
-                status = "failed" if job.failed >= job.total else "succeeded"
+            flipped = set(conn.scalars(_FLIP, {"ids": sorted({c.row_id for c, _ in done})}))
+            fresh: dict[str, list[int]] = {}  # job id -> indexes into `done`, first line only
+            for i, (claimed, _) in enumerate(done):
+                if claimed.row_id in flipped:
+                    flipped.discard(claimed.row_id)
+                    fresh.setdefault(claimed.job_id, []).append(i)
+            ended: dict[int, str] = {}  # index of a job's last line -> the job's new status
+            for job_id, indexes in sorted(fresh.items()):  # one lock order for every replica
+                results = [done[i][1] for i in indexes]
+                job = conn.execute(
+                    _BUMP,
+                    {
+                        "job": job_id,
+                        "n_done": len(indexes),
+                        "n_failed": sum(r.error is not None for r in results),
+                        **{f"n_{f}": sum(getattr(r.usage, f) for r in results) for f in _USAGE},
+                    },
+                ).one()
+                first = job.done - len(indexes) + 1
                 conn.execute(
-                    update(Job)
-                    .where(Job.id == claimed.job_id)
-                    .values(status=status, finished_at=now, webhook_next_at=now)
+                    insert(JobResult),
+                    [
+                        {"job_id": job_id, "pos": pos, "seq": done[i][0].seq, "line": lines[i]}
+                        for pos, i in enumerate(indexes, start=first)
+                    ],
                 )
-                return Finished(True, status)
-        return Finished(True)
+                if job.done >= job.total and job.status in ("queued", "running"):
+                    status = "failed" if job.failed >= job.total else "succeeded"
+                    conn.execute(
+                        update(Job)
+                        .where(Job.id == job_id)
+                        .values(status=status, finished_at=now, webhook_next_at=now)
+                    )
+                    ended[indexes[-1]] = status
+        recorded = {i for indexes in fresh.values() for i in indexes}
+        return [Finished(i in recorded, ended.get(i)) for i in range(len(done))]
 
     # --- webhooks ----------------------------------------------------------------------------
 
@@ -480,7 +505,7 @@ def _job_dict(job: Any) -> dict[str, Any]:
         "total": job.total,
         "done": job.done,
         "failed": job.failed,
-        "usage": {f: getattr(job, f) for f in _USAGE_FIELDS},
+        "usage": {f: getattr(job, f) for f in _USAGE},
         "webhook": None
         if job.webhook is None
         else {

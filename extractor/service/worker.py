@@ -5,6 +5,11 @@ Up to `concurrency` articles run at once (the model's rate limits are the extrac
 shared with `/v1/extract`). Claims are leases renewed by a heartbeat; `stop(grace)` stops
 claiming, lets running articles finish until the grace runs out, and gives the rest back to the
 queue so another server (or the next start) runs them.
+
+The worker's database writes go through one thread, so they never wait on each other's locks.
+The articles that finish while one batch of result lines is written are recorded together in
+the next (one transaction), and a slot takes its next article as soon as its article is
+extracted, so claims gather too: a claim or a batch costs about what one article's did.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 from extractor.engine import Extractor
 from extractor.records import ArticleResult
 from extractor.runner import result_for
-from extractor.service.store import Claimed, Store
+from extractor.service.store import Claimed, Finished, Store
 
 log = logging.getLogger("extractor.service.worker")
+T = TypeVar("T")
 
 
 class JobWorker:
@@ -48,16 +55,30 @@ class JobWorker:
         self.on_result = on_result
         self.on_job_end = on_job_end
         self.name = f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.running: dict[int, asyncio.Task[None]] = {}
+        self.running: dict[int, asyncio.Task[None]] = {}  # leased rows, until recorded
+        self._computing = 0  # of those, articles not yet extracted: the concurrency's slots
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._db_thread = CapacityLimiter(1)
+        self._to_record: list[tuple[Claimed, ArticleResult, asyncio.Future[Finished]]] = []
+        self._record_wake = asyncio.Event()
+        self._written = asyncio.Event()
 
     def start(self) -> None:
         # SQLite has one server: whatever ran before was killed
         if not self.store.postgres and (requeued := self.store.requeue()):
             log.info("requeued articles of a stopped server", extra={"articles": requeued})
-        self._tasks = [asyncio.create_task(self._claim_loop()), asyncio.create_task(self._beat())]
+        self._tasks = [
+            asyncio.create_task(self._claim_loop()),
+            asyncio.create_task(self._record_loop()),
+            asyncio.create_task(self._beat()),
+        ]
+
+    def results_written(self) -> asyncio.Event:
+        """Set when this worker's next batch of result lines is committed: a stream that
+        follows a job waits on it instead of polling (other replicas' lines are still polled)."""
+        return self._written
 
     def wake(self) -> None:
         """A job was submitted: claim now instead of at the next poll."""
@@ -81,38 +102,42 @@ class JobWorker:
             task.cancel()
         await asyncio.gather(*self.running.values(), *self._tasks, return_exceptions=True)
         if left:
-            requeued = await to_thread.run_sync(lambda: self.store.requeue(self.name, left))
+            requeued = await self._db(self.store.requeue, self.name, left)
             log.info("requeued unfinished articles", extra={"articles": requeued})
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            free = self.concurrency - len(self.running)
+            free = self.concurrency - self._computing
             claimed: list[Claimed] = []
             if free > 0:
                 try:
-                    claimed = await to_thread.run_sync(
-                        lambda free=free: self.store.claim(self.name, free, self.lease_s)
-                    )
+                    claimed = await self._db(self.store.claim, self.name, free, self.lease_s)
                 except Exception as exc:  # the database blinked: try again at the next poll
                     log.warning("claim failed", extra={"error_type": type(exc).__name__})
             for item in claimed:
                 if self._stopping:  # claimed while SIGTERM arrived: hand it straight back
-                    await to_thread.run_sync(
-                        lambda item=item: self.store.requeue(self.name, [item.row_id])
-                    )
+                    await self._db(self.store.requeue, self.name, [item.row_id])
                     continue
                 task = asyncio.create_task(self._run(item))
                 self.running[item.row_id] = task
-            if claimed and len(self.running) < self.concurrency:
+                self._computing += 1
+            if claimed and self._computing < self.concurrency:
                 continue  # there may be more queued work
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
     async def _run(self, item: Claimed) -> None:
+        computing = True
         try:
             result = await result_for(self.extractor, item.item)
-            finished = await to_thread.run_sync(lambda: self.store.finish(item, result))
+            computing = False  # its slot takes the next article while this one is recorded
+            self._computing -= 1
+            self._wake.set()
+            recorded = asyncio.get_running_loop().create_future()
+            self._to_record.append((item, result, recorded))
+            self._record_wake.set()
+            finished = await recorded
             if finished.recorded and self.on_result:
                 self.on_result(result)
             if finished.job_status and self.on_job_end:
@@ -123,13 +148,40 @@ class JobWorker:
             log.error("could not record a result", extra={"error_type": type(exc).__name__})
         finally:
             self.running.pop(item.row_id, None)
-            self._wake.set()
+            if computing:
+                self._computing -= 1
+                self._wake.set()
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._record_wake.wait()
+            self._record_wake.clear()
+            batch, self._to_record = self._to_record, []
+            if not batch:
+                continue
+            waiting = [recorded for _, _, recorded in batch]
+            try:
+                outcomes = await self._db(self.store.finish, [(c, r) for c, r, _ in batch])
+            except Exception as exc:  # each waiting article logs it; their leases run out
+                for recorded in waiting:
+                    if not recorded.done():  # done: its article was cancelled (stop)
+                        recorded.set_exception(exc)
+                continue
+            self._written.set()
+            self._written = asyncio.Event()
+            for recorded, outcome in zip(waiting, outcomes, strict=True):
+                if not recorded.done():
+                    recorded.set_result(outcome)
+
+    async def _db(self, call: Callable[..., T], *args: Any) -> T:
+        """A store call on the worker's one database thread."""
+        return await to_thread.run_sync(call, *args, limiter=self._db_thread)
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             if self.running:
                 try:
-                    await to_thread.run_sync(lambda: self.store.heartbeat(self.name, self.lease_s))
+                    await self._db(self.store.heartbeat, self.name, self.lease_s)
                 except Exception as exc:
                     log.warning("heartbeat failed", extra={"error_type": type(exc).__name__})
