@@ -1,4 +1,5 @@
-"""The seed suite's eval in replay mode: offline, and the same numbers every time."""
+"""The seed suite's eval in replay mode: offline, and the same numbers every time; several
+suites in one run, one report and one gate."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from conftest import ROOT
 
 from extractor.eval.gold import load_gold
+from extractor.eval.report import Report, SuiteSet
+from extractor.eval.scoring import load_report
 from extractor.eval.suite import load_suite
 
 SUITE = ROOT / "evals" / "suites" / "seeds"
@@ -111,3 +114,50 @@ def test_public_suite_gold_is_valid_and_attributed(name):
     readme = (folder / "README.md").read_text(encoding="utf-8")
     license = load_suite(folder).license
     assert license and license in readme and "Task metric" in readme
+
+
+def test_several_suites_make_one_report_one_table_and_one_gate(tmp_path, cli):
+    """A model or prompt change is judged on our gold and the public suites in one run."""
+    suites = [ROOT / "evals" / "suites" / name for name in ("seeds-baseline", "gepade-spkatt")]
+    alone = tmp_path / "alone.json"
+    assert eval_run(cli, suites[0], "--report", alone).exit_code == 0
+    both, md = tmp_path / "both.json", tmp_path / "both.md"
+    result = cli(
+        "eval", "run", "--suite", suites[0], "--suite", suites[1], "--report", both,
+        "--markdown", md,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "Eval: 2 suites, baseline" in result.stderr
+    loaded = load_report(both)
+    assert isinstance(loaded, SuiteSet) and list(loaded.suites) == [
+        "seeds-baseline",
+        "gepade-spkatt",
+    ]
+    single = load_report(alone)
+    assert isinstance(single, Report)
+    assert loaded.suites["seeds-baseline"].by_type == single.by_type
+    assert [m.name for m in loaded.suites["gepade-spkatt"].task] == ["cue_overlap"]
+    text = md.read_text(encoding="utf-8")
+    assert "## Eval: 2 suites" in text and "| gepade-spkatt | claims |" in text
+    assert "### Eval: seeds-baseline" in text and "### Eval: gepade-spkatt" in text
+    compared = cli("eval", "compare", alone, both)
+    assert compared.exit_code == 0, compared.stderr
+    assert "only in B: gepade-spkatt" in compared.stdout
+    gated = cli(
+        "eval", "run", "--suite", suites[0], "--suite", suites[1], "--report", both,
+        "--fail-under", "0.99",
+    )  # fmt: skip
+    assert gated.exit_code == 1
+    assert "gepade-spkatt: claims F1 0.067 < 0.990" in gated.stderr
+
+
+def test_several_suites_refuse_what_takes_one(tmp_path, cli):
+    seeds = ROOT / "evals" / "suites" / "seeds-baseline"
+    html = cli("eval", "run", "--suite", seeds, "--suite", seeds, "--html", tmp_path / "r.html")
+    assert html.exit_code == 2 and "take one suite" in html.stderr
+    external = [ROOT / "evals" / "suites" / name for name in ("measeval", "spkatt2023-news")]
+    data = cli(
+        "eval", "run", "--suite", external[0], "--suite", external[1], "--data", tmp_path,
+        "--report", tmp_path / "r.json",
+    )  # fmt: skip
+    assert data.exit_code == 2 and "--data measeval=PATH" in data.stderr

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
 
 from extractor import errors
 from extractor.eval.gold import article_texts
-from extractor.eval.report import KINDS, MATCH_THRESHOLD, TASK_NAMES, Kind, MatchMode, Report
-from extractor.eval.suite import DEFAULT_WORK
+from extractor.eval.report import (
+    KINDS,
+    MATCH_THRESHOLD,
+    TASK_NAMES,
+    Kind,
+    MatchMode,
+    Report,
+    SuiteSet,
+)
+from extractor.eval.suite import DEFAULT_WORK, Suite
+
+if TYPE_CHECKING:  # `eval run`'s module imports the engine: not for `eval score`
+    from extractor.eval.run import SuiteRun
 
 app = typer.Typer(
     help="Score predictions against hand-labelled gold, run suites, compare eval reports.",
@@ -22,20 +33,26 @@ app = typer.Typer(
 
 
 def write_outputs(
-    report: Report,
+    report: Report | SuiteSet,
     report_path: Path | None,
     markdown_path: Path | None,
     html_path: Path | None,
     articles: dict[str, str],
 ) -> None:
-    """Write whichever of the JSON report, Markdown summary and HTML page were asked for."""
+    """Write whichever of the JSON report, Markdown summary and HTML page were asked for (no
+    HTML page for several suites: `run` refuses that before it runs)."""
     from extractor.eval import render as reports
 
+    if isinstance(report, SuiteSet):
+        summary = reports.suites_markdown(report)
+    else:
+        summary = reports.markdown_summary(report)
     outputs: list[tuple[Path | None, Callable[[TextIO], object]]] = [
         (report_path, report.write_json),
-        (markdown_path, lambda f: f.write(reports.markdown_summary(report))),
-        (html_path, lambda f: f.write(reports.html_report(report, articles))),
+        (markdown_path, lambda f: f.write(summary)),
     ]
+    if isinstance(report, Report):
+        outputs.append((html_path, lambda f: f.write(reports.html_report(report, articles))))
     for path, write in outputs:
         if path is None:
             continue
@@ -191,25 +208,82 @@ def compare(
 
     console = Console()
     try:
-        diff = reports.compare(scoring.load_report(a), scoring.load_report(b))
+        old, new = scoring.load_report(a), scoring.load_report(b)
+        if isinstance(old, SuiteSet) or isinstance(new, SuiteSet):
+            diffs = reports.compare_suites(_as_suites(old, b), _as_suites(new, a))
+            if not diffs.suites:
+                raise errors.UsageError(f"{a} and {b} have no suite in common")
+            text = reports.suites_compare_markdown(diffs)
+        else:
+            diff = reports.compare(old, new)
+            text = reports.compare_markdown(diff)
         if markdown is not None:
             markdown.parent.mkdir(parents=True, exist_ok=True)
-            markdown.write_text(reports.compare_markdown(diff), encoding="utf-8")
+            markdown.write_text(text, encoding="utf-8")
     except errors.ExtractorError as exc:
         raise _fail_usage(console, exc) from exc
     except OSError as exc:
         raise _fail_usage(console, errors.UsageError(f"cannot write {markdown}: {exc}")) from exc
-    console.print(reports.compare_table(diff))
+    if isinstance(old, SuiteSet) or isinstance(new, SuiteSet):
+        console.print(reports.suites_compare_table(diffs))
+        for name, diff in diffs.suites.items():
+            console.print(f"\n[bold]{name}[/]")
+            console.print(reports.compare_table(diff))
+    else:
+        console.print(reports.compare_table(diff))
+
+
+def _as_suites(report: Report | SuiteSet, other: Path) -> SuiteSet:
+    """A one-suite report as a set, to compare it with that suite of a several-suites report."""
+    if isinstance(report, SuiteSet):
+        return report
+    if report.meta.suite is None:
+        raise errors.UsageError(
+            f"{other} covers several suites, but the other report names no suite "
+            "(written by `eval score`?): compare it with a report of one suite"
+        )
+    return SuiteSet(suites={report.meta.suite: report})
 
 
 DEFAULT_SUITE = Path("evals/suites/seeds")
 
 
+def _data_for(entries: list[str], suite: Suite, several: bool) -> Path | None:
+    """This suite's --data: its `NAME=PATH`, or the one plain PATH when it is for one suite."""
+    named: dict[str, str] = {}
+    plain: list[str] = []
+    for entry in entries:
+        name, sep, given = entry.partition("=")
+        if sep and not Path(entry).exists():
+            named[name] = given
+        else:
+            plain.append(entry)
+    if suite.importer is None:
+        return None
+    given = named.get(suite.name) or (plain[0] if len(plain) == 1 and not several else None)
+    if given is None:
+        if several and plain:
+            raise errors.UsageError(
+                f"with several suites, give each one's data as --data NAME=PATH "
+                f"(--data {suite.name}=PATH)"
+            )
+        return None  # prepare says what is missing
+    path = Path(given)
+    if not path.exists():
+        raise errors.UsageError(f"--data {given}: {path} does not exist")
+    return path
+
+
 @app.command()
 def run(
-    suite_dir: Annotated[
-        Path, typer.Option("--suite", help="suite folder with suite.toml, or a suite's name")
-    ] = DEFAULT_SUITE,
+    suite_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--suite",
+            help="suite folder with suite.toml, or a suite's name; repeat it to run several "
+            f"suites into one report (default: {DEFAULT_SUITE})",
+        ),
+    ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="model spec; default: the suite's")
     ] = None,
@@ -221,9 +295,10 @@ def run(
         bool, typer.Option("--record", help="(re-)record the suite's replay data")
     ] = False,
     data: Annotated[
-        Path | None,
+        list[str] | None,
         typer.Option(
-            exists=True, help="the benchmark's data, for suites whose data stays out of the repo"
+            help="the benchmark's data, for suites whose data stays out of the repo: PATH, or "
+            "NAME=PATH for each such suite when several run (repeatable)"
         ),
     ] = None,
     work: Annotated[
@@ -234,10 +309,10 @@ def run(
         "eval-report.json"
     ),
     predictions: Annotated[
-        Path | None, typer.Option(help="also keep the predictions JSONL here")
+        Path | None, typer.Option(help="also keep the predictions JSONL here (one suite)")
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="also write a Markdown summary")] = None,
-    html: Annotated[Path | None, typer.Option(help="also write an HTML page")] = None,
+    html: Annotated[Path | None, typer.Option(help="also write an HTML page (one suite)")] = None,
     compare_with: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="an earlier report to compare with"),
@@ -250,53 +325,98 @@ def run(
         ),
     ] = True,
     fail_under: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="overrides the suite's fail_under")
+        float | None, typer.Option(min=0.0, max=1.0, help="overrides the suites' fail_under")
     ] = None,
     matching: Annotated[
-        MatchMode | None, typer.Option(help="overrides the suite's matching mode")
+        MatchMode | None, typer.Option(help="overrides the suites' matching mode")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="articles in flight at once")] = 1,
 ) -> None:
-    """Run a model over a suite's articles and score the result."""
+    """Run a model over a suite's articles (or several suites') and score the result."""
     from extractor.engine import Options
     from extractor.eval import render as reports
     from extractor.eval import run as run_suite_module
     from extractor.eval import scoring
+    from extractor.eval.suite import find_suite, load_suite
 
     console = Console(stderr=True)
+    dirs = suite_dirs or [DEFAULT_SUITE]
+    several = len(dirs) > 1
+    runs: list[tuple[Suite, run_suite_module.SuiteRun]] = []
     try:
-        suite = run_suite_module.prepare(suite_dir, data, work)
         if replay and record:
             raise errors.UsageError("--replay and --record exclude each other")
-        options = Options(
-            model=model or suite.model,
-            base_url=base_url,
-            replay_dir=suite.replay_dir if replay else None,
-            record_dir=suite.replay_dir if record else None,
-            use_cache=not (replay or record),
-            **suite.options,
-        )
+        if several and (html is not None or predictions is not None):
+            raise errors.UsageError(
+                "--html and --predictions take one suite: run that suite alone for them"
+            )
         previous = scoring.load_report(compare_with) if compare_with is not None else None
-        done = run_suite_module.run_suite(
-            suite, options, matching=matching, concurrency=concurrency, vs_baseline=vs_baseline
-        )
+        for suite_dir in dirs:
+            committed = load_suite(find_suite(suite_dir))
+            suite = run_suite_module.prepare(
+                suite_dir, _data_for(data or [], committed, several), work
+            )
+            options = Options(
+                model=model or suite.model,
+                base_url=base_url,
+                replay_dir=suite.replay_dir if replay else None,
+                record_dir=suite.replay_dir if record else None,
+                use_cache=not (replay or record),
+                **suite.options,
+            )
+            if several:
+                console.print(f"[bold]{suite.name}[/] …")
+            done = run_suite_module.run_suite(
+                suite, options, matching=matching, concurrency=concurrency, vs_baseline=vs_baseline
+            )
+            runs.append((suite, done))
     except (errors.ExtractorError, TypeError) as exc:
         err = exc if isinstance(exc, errors.ExtractorError) else errors.UsageError(str(exc))
         raise _fail_usage(console, err) from None
-    gold, results, result = done.gold, done.results, done.report
-    if predictions is not None:
-        predictions.parent.mkdir(parents=True, exist_ok=True)
-        predictions.write_text(
-            "".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8"
-        )
-    texts, _ = article_texts(gold, suite.gold_dir)
+    result: Report | SuiteSet
+    if several:
+        result = SuiteSet(suites={suite.name: done.report for suite, done in runs})
+        texts: dict[str, str] = {}
+    else:
+        suite, done = runs[0]
+        result = done.report
+        if predictions is not None:
+            predictions.parent.mkdir(parents=True, exist_ok=True)
+            predictions.write_text(
+                "".join(r.model_dump_json() + "\n" for r in done.results), encoding="utf-8"
+            )
+        texts, _ = article_texts(done.gold, suite.gold_dir)
     try:
         write_outputs(result, report, markdown, html, texts)
     except errors.UsageError as exc:
         raise _fail_usage(console, exc) from None
-    console.print(reports.terminal_table(result))
-    if previous is not None:
-        console.print(reports.compare_table(reports.compare(previous, result)))
+    if isinstance(result, SuiteSet):
+        console.print(reports.suites_table(result))
+        if previous is not None:
+            diffs = reports.compare_suites(_as_suites(previous, report), result)
+            console.print(reports.suites_compare_table(diffs))
+    else:
+        console.print(reports.terminal_table(result))
+        if previous is not None:
+            old = previous.suites.get(suite.name) if isinstance(previous, SuiteSet) else previous
+            if old is None:
+                console.print(f"[yellow]{compare_with} has no suite {suite.name} to compare[/]")
+            else:
+                console.print(reports.compare_table(reports.compare(old, result)))
+    gate: list[str] = []
+    for suite, done in runs:
+        prefix = f"{suite.name}: " if several else ""
+        gate += [prefix + line for line in _suite_problems(console, suite, done, fail_under)]
+    for line in gate:
+        console.print(f"[bold red]gate:[/] {line}")
+    raise typer.Exit(1 if gate else 0)
+
+
+def _suite_problems(
+    console: Console, suite: Suite, done: SuiteRun, fail_under: float | None
+) -> list[str]:
+    """Print the suite's failed articles; its gate failures, as lines."""
+    results, result = done.results, done.report
     failed = [r for r in results if r.error]
     for r in failed[:20]:
         console.print(f"[red]{r.article_id}[/]: {r.error.kind}: {r.error.message}", soft_wrap=True)
@@ -316,9 +436,7 @@ def run(
         more = f" (+{len(broken) - 10} more)" if len(broken) > 10 else ""
         shown = ", ".join(broken[:10]) + more
         gate.append(f"articles that never reached a model answer: {shown}")
-    for line in gate:
-        console.print(f"[bold red]gate:[/] {line}")
-    raise typer.Exit(1 if gate else 0)
+    return gate
 
 
 @app.command("import")

@@ -1,4 +1,5 @@
-"""Render a scoring report for people: terminal table, PR Markdown, HTML page, run comparison.
+"""Render a scoring report for people: terminal table, PR Markdown, HTML page, run comparison,
+and the one table over several suites.
 
 Everything here reads the typed `Report` that `extractor.eval.scoring.score` returns (or that
 `scoring.load_report` reads back from a file), so a report from CI can be rendered or compared
@@ -27,6 +28,8 @@ from extractor.eval.report import (
     RecordRef,
     RecordView,
     Report,
+    SuitesComparison,
+    SuiteSet,
     TypeDelta,
     TypeMetrics,
     TypeScore,
@@ -604,3 +607,145 @@ def compare_table(diff: Comparison) -> Table:
             records.add_row(Text(line, style="red" if line.startswith("▼") else ""))
         grid.add_row(records)
     return grid
+
+
+# --- several suites --------------------------------------------------------------------------
+
+SUITE_COLUMNS = ("suite", "type", "P", "R", "F1", "lenient", "strict")
+
+
+def _suite_rows(suites: SuiteSet) -> list[list[str]]:
+    """Per suite: a row per scored type (F1 in the suite's matching mode), then a row per
+    benchmark task metric (its P/R/F1 under the benchmark's own rule)."""
+    rows = []
+    for name, report in suites.suites.items():
+        first = len(rows)
+        for kind, t in report.by_type.items():
+            rows.append(
+                [
+                    "",
+                    kind,
+                    *(_num(getattr(t, m)) for m in ("precision", "recall", "f1")),
+                    _mode_f1(report, kind, MatchMode.LENIENT),
+                    _mode_f1(report, kind, MatchMode.STRICT),
+                ]
+            )
+        for m in report.task:
+            rows.append(["", f"task {m.name}", _num(m.precision), _num(m.recall), _num(m.f1)])
+            rows[-1] += ["", ""]
+        rows[first][0] = name
+    return rows
+
+
+def _suites_title(suites: SuiteSet) -> str:
+    models = sorted({m for r in suites.suites.values() for m in r.meta.models}) or ["no model"]
+    return (
+        f"Eval: {len(suites.suites)} suites, {', '.join(models)} "
+        "(F1 in each suite's matching; lenient and strict F1)"
+    )
+
+
+def suites_table(suites: SuiteSet) -> Table:
+    """One row per suite and scored type: the headline numbers of a run over several suites."""
+    table = Table(title=_suites_title(suites))
+    for column in SUITE_COLUMNS:
+        left = column in ("suite", "type")
+        table.add_column(column, justify="left" if left else "right", no_wrap=left)
+    for row in _suite_rows(suites):
+        if row[0]:
+            table.add_section()
+        table.add_row(*row)
+    return table
+
+
+def suites_markdown(suites: SuiteSet) -> str:
+    """The table over all suites, then each suite's own summary."""
+    lines = [
+        f"## {_suites_title(suites)}",
+        "",
+        f"| {' | '.join(SUITE_COLUMNS)} |",
+        "|---|---" + "|---:" * (len(SUITE_COLUMNS) - 2) + "|",
+    ]
+    lines += [f"| {' | '.join(row)} |" for row in _suite_rows(suites)]
+    parts = ["\n".join(lines) + "\n"]
+    parts += [markdown_summary(report) for report in suites.suites.values()]
+    return "\n".join(parts)
+
+
+def compare_suites(a: SuiteSet, b: SuiteSet) -> SuitesComparison:
+    """A comparison per suite that both runs have, in B's order."""
+    return SuitesComparison(
+        suites={
+            name: compare(a.suites[name], r) for name, r in b.suites.items() if name in a.suites
+        },
+        only_in_a=[name for name in a.suites if name not in b.suites],
+        only_in_b=[name for name in b.suites if name not in a.suites],
+    )
+
+
+def _suite_delta_rows(diffs: SuitesComparison) -> list[tuple[str, str, str, Delta]]:
+    rows = []
+    for name, diff in diffs.suites.items():
+        for kind, t in diff.by_type.items():
+            rows.append((name, kind, "f1", t.f1))
+            if t.strict_f1 is not None:
+                rows.append((name, kind, "strict f1", t.strict_f1))
+        rows += [(name, "task", metric, d) for metric, d in diff.task.items()]
+    return rows
+
+
+def _suites_caption(diffs: SuitesComparison) -> str:
+    n = sum(len(d.regressions) for d in diffs.suites.values())
+    parts = [f"{n} regression(s) in all" if n else "no regressions"]
+    parts += [
+        f"only in {side}: {', '.join(only)}"
+        for side, only in (("A", diffs.only_in_a), ("B", diffs.only_in_b))
+        if only
+    ]
+    return "; ".join(parts)
+
+
+def suites_compare_table(diffs: SuitesComparison) -> Table:
+    """F1 per suite and type, A → B (each suite's full comparison: `compare_table`)."""
+    table = Table(
+        title=f"Eval compare over {len(diffs.suites)} suites: A → B (Δ = B − A)",
+        caption=_suites_caption(diffs),
+    )
+    for column in ("suite", "type", "metric", "A", "B", "Δ"):
+        table.add_column(column, justify="right" if column in ("A", "B", "Δ") else "left")
+    previous = None
+    for name, kind, metric, d in _suite_delta_rows(diffs):
+        if previous is not None and name != previous:
+            table.add_section()
+        bad = _is_bad(metric, d.delta)
+        style = "bold red" if bad else ("green" if d.delta else "")
+        table.add_row(
+            name if name != previous else "",
+            kind,
+            metric,
+            _num(d.a),
+            _num(d.b),
+            Text(_delta(d.delta) + (" ▼" if bad else ""), style=style),
+        )
+        previous = name
+    return table
+
+
+def suites_compare_markdown(diffs: SuitesComparison) -> str:
+    """The table over all suites, then each suite's own comparison."""
+    caption = _suites_caption(diffs)
+    lines = [
+        f"## Eval compare over {len(diffs.suites)} suites: A → B (Δ = B − A)",
+        "",
+        caption[0].upper() + caption[1:] + ".",
+        "",
+        "| suite | type | metric | A | B | Δ |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {kind} | {metric} | {_num(d.a)} | {_num(d.b)} | {_md_delta(metric, d.delta)} |"
+        for name, kind, metric, d in _suite_delta_rows(diffs)
+    ]
+    parts = ["\n".join(lines) + "\n"]
+    parts += [f"### {name}\n\n" + compare_markdown(diff) for name, diff in diffs.suites.items()]
+    return "\n".join(parts)

@@ -318,6 +318,21 @@ class Report(_Model):
         out.write("\n}\n")
 
 
+class SuiteSet(_Model):
+    """Several suites run in one command (`eval run --suite A --suite B …`): one file, one
+    table and one gate over them, so a model or prompt change is judged on all at once."""
+
+    suites: dict[str, Report]
+
+    def write_json(self, out: TextIO) -> None:
+        """Each suite's report as `Report.write_json` writes it, inside one object."""
+        out.write('{\n"suites": {')
+        for i, (name, report) in enumerate(self.suites.items()):
+            out.write(f"{',' if i else ''}\n{json.dumps(name, ensure_ascii=False)}: ")
+            report.write_json(out)
+        out.write("}\n}\n")
+
+
 # --- comparing two runs ----------------------------------------------------------------------
 
 
@@ -386,6 +401,14 @@ class Comparison(_Model):
     regressions: list[str] = Field(default_factory=list)
     meta_a: Meta | None = None
     meta_b: Meta | None = None
+
+
+class SuitesComparison(_Model):
+    """Two runs over several suites: a comparison per suite both have."""
+
+    suites: dict[str, Comparison]
+    only_in_a: list[str] = Field(default_factory=list)
+    only_in_b: list[str] = Field(default_factory=list)
 
 
 class VersusBaseline(_Model):

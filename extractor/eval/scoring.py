@@ -63,6 +63,7 @@ from extractor.eval.report import (
     MatchMode,
     Meta,
     Report,
+    SuiteSet,
     Summary,
     Tokens,
     TypeMetrics,
@@ -867,8 +868,9 @@ def load_predictions(path: str | Path) -> list[records.ArticleResult]:
     return list(iter_predictions(path))
 
 
-def load_report(path: str | Path) -> Report:
-    """Read a report written by `score` (for compare); older reports load too."""
+def load_report(path: str | Path) -> Report | SuiteSet:
+    """Read a report written by `score` or `run` (for compare), or the suites' report of a run
+    over several suites; older reports load too."""
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -876,12 +878,15 @@ def load_report(path: str | Path) -> Report:
         raise errors.UsageError(f"report {path} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.UsageError(f"cannot read report {path}: {exc}") from exc
+    model: type[Report] | type[SuiteSet] = (
+        SuiteSet if raw.lstrip("{ \n\r\t").startswith('"suites"') else Report
+    )
     try:
-        return Report.model_validate_json(raw)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "top level"
         raise errors.UsageError(
             f"report {path} is not an eval report ({first['msg']} at {where}); "
-            "was it written by score?"
+            "was it written by `extractor eval score` or `run`?"
         ) from exc
