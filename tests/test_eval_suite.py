@@ -160,4 +160,6 @@ def test_several_suites_refuse_what_takes_one(tmp_path, cli):
         "eval", "run", "--suite", external[0], "--suite", external[1], "--data", tmp_path,
         "--report", tmp_path / "r.json",
     )  # fmt: skip
-    assert data.exit_code == 2 and "--data measeval=PATH" in data.stderr
+    assert data.exit_code == 2 and "--data measeval=PATH --data spkatt2023-news=PATH" in data.stderr
+    typo = cli("eval", "run", "--suite", external[0], "--data", f"meseval={tmp_path}")
+    assert typo.exit_code == 2 and "those that do: measeval" in typo.stderr

@@ -210,7 +210,7 @@ def compare(
     try:
         old, new = scoring.load_report(a), scoring.load_report(b)
         if isinstance(old, SuiteSet) or isinstance(new, SuiteSet):
-            diffs = reports.compare_suites(_as_suites(old, b), _as_suites(new, a))
+            diffs = reports.compare_suites(_as_suites(old, a), _as_suites(new, b))
             if not diffs.suites:
                 raise errors.UsageError(f"{a} and {b} have no suite in common")
             text = reports.suites_compare_markdown(diffs)
@@ -233,14 +233,14 @@ def compare(
         console.print(reports.compare_table(diff))
 
 
-def _as_suites(report: Report | SuiteSet, other: Path) -> SuiteSet:
+def _as_suites(report: Report | SuiteSet, path: Path) -> SuiteSet:
     """A one-suite report as a set, to compare it with that suite of a several-suites report."""
     if isinstance(report, SuiteSet):
         return report
     if report.meta.suite is None:
         raise errors.UsageError(
-            f"{other} covers several suites, but the other report names no suite "
-            "(written by `eval score`?): compare it with a report of one suite"
+            f"{path} names no suite (written by `eval score`?), so it compares only with "
+            "another report of one suite"
         )
     return SuiteSet(suites={report.meta.suite: report})
 
@@ -248,8 +248,8 @@ def _as_suites(report: Report | SuiteSet, other: Path) -> SuiteSet:
 DEFAULT_SUITE = Path("evals/suites/seeds")
 
 
-def _data_for(entries: list[str], suite: Suite, several: bool) -> Path | None:
-    """This suite's --data: its `NAME=PATH`, or the one plain PATH when it is for one suite."""
+def _data_paths(entries: list[str], suites: list[Suite]) -> dict[str, Path]:
+    """Each external suite's --data: `NAME=PATH`, or one plain PATH when one suite needs data."""
     named: dict[str, str] = {}
     plain: list[str] = []
     for entry in entries:
@@ -258,20 +258,25 @@ def _data_for(entries: list[str], suite: Suite, several: bool) -> Path | None:
             named[name] = given
         else:
             plain.append(entry)
-    if suite.importer is None:
-        return None
-    given = named.get(suite.name) or (plain[0] if len(plain) == 1 and not several else None)
-    if given is None:
-        if several and plain:
-            raise errors.UsageError(
-                f"with several suites, give each one's data as --data NAME=PATH "
-                f"(--data {suite.name}=PATH)"
-            )
-        return None  # prepare says what is missing
-    path = Path(given)
-    if not path.exists():
-        raise errors.UsageError(f"--data {given}: {path} does not exist")
-    return path
+    external = [s.name for s in suites if s.importer is not None]
+    unknown = sorted(set(named) - set(external))
+    if unknown:
+        raise errors.UsageError(
+            f"--data {unknown[0]}=…: no suite of this run named {unknown[0]} takes data "
+            f"(those that do: {', '.join(external) or 'none'})"
+        )
+    if plain and (len(plain) > 1 or len(external) > 1 or named):
+        raise errors.UsageError(
+            "with several suites that take data, give each one's as --data NAME=PATH "
+            f"({' '.join(f'--data {name}=PATH' for name in external)})"
+        )
+    paths = dict(named)
+    if plain and external:
+        paths[external[0]] = plain[0]
+    for given in paths.values():
+        if not Path(given).exists():
+            raise errors.UsageError(f"--data {given}: no such file or folder")
+    return {name: Path(given) for name, given in paths.items()}
 
 
 @app.command()
@@ -351,11 +356,12 @@ def run(
                 "--html and --predictions take one suite: run that suite alone for them"
             )
         previous = scoring.load_report(compare_with) if compare_with is not None else None
-        for suite_dir in dirs:
-            committed = load_suite(find_suite(suite_dir))
-            suite = run_suite_module.prepare(
-                suite_dir, _data_for(data or [], committed, several), work
-            )
+        if several and previous is not None and compare_with is not None:
+            previous = _as_suites(previous, compare_with)
+        committed = [load_suite(find_suite(d)) for d in dirs]
+        data_paths = _data_paths(data or [], committed)
+        for suite_dir, plan in zip(dirs, committed, strict=True):
+            suite = run_suite_module.prepare(suite_dir, data_paths.get(plan.name), work)
             options = Options(
                 model=model or suite.model,
                 base_url=base_url,
@@ -392,9 +398,8 @@ def run(
         raise _fail_usage(console, exc) from None
     if isinstance(result, SuiteSet):
         console.print(reports.suites_table(result))
-        if previous is not None:
-            diffs = reports.compare_suites(_as_suites(previous, report), result)
-            console.print(reports.suites_compare_table(diffs))
+        if isinstance(previous, SuiteSet):
+            console.print(reports.suites_compare_table(reports.compare_suites(previous, result)))
     else:
         console.print(reports.terminal_table(result))
         if previous is not None:

@@ -614,6 +614,10 @@ def compare_table(diff: Comparison) -> Table:
 SUITE_COLUMNS = ("suite", "type", "P", "R", "F1", "lenient", "strict")
 
 
+def _suites(n: int) -> str:
+    return f"{n} suite" if n == 1 else f"{n} suites"
+
+
 def _suite_rows(suites: SuiteSet) -> list[list[str]]:
     """Per suite: a row per scored type (F1 in the suite's matching mode), then a row per
     benchmark task metric (its P/R/F1 under the benchmark's own rule)."""
@@ -640,7 +644,7 @@ def _suite_rows(suites: SuiteSet) -> list[list[str]]:
 def _suites_title(suites: SuiteSet) -> str:
     models = sorted({m for r in suites.suites.values() for m in r.meta.models}) or ["no model"]
     return (
-        f"Eval: {len(suites.suites)} suites, {', '.join(models)} "
+        f"Eval: {_suites(len(suites.suites))}, {', '.join(models)} "
         "(F1 in each suite's matching; lenient and strict F1)"
     )
 
@@ -708,7 +712,7 @@ def _suites_caption(diffs: SuitesComparison) -> str:
 def suites_compare_table(diffs: SuitesComparison) -> Table:
     """F1 per suite and type, A → B (each suite's full comparison: `compare_table`)."""
     table = Table(
-        title=f"Eval compare over {len(diffs.suites)} suites: A → B (Δ = B − A)",
+        title=f"Eval compare over {_suites(len(diffs.suites))}: A → B (Δ = B − A)",
         caption=_suites_caption(diffs),
     )
     for column in ("suite", "type", "metric", "A", "B", "Δ"):
@@ -735,7 +739,7 @@ def suites_compare_markdown(diffs: SuitesComparison) -> str:
     """The table over all suites, then each suite's own comparison."""
     caption = _suites_caption(diffs)
     lines = [
-        f"## Eval compare over {len(diffs.suites)} suites: A → B (Δ = B − A)",
+        f"## Eval compare over {_suites(len(diffs.suites))}: A → B (Δ = B − A)",
         "",
         caption[0].upper() + caption[1:] + ".",
         "",
