@@ -140,3 +140,37 @@ def test_the_worker_claims_and_records_in_batches(tmp_path: Path) -> None:
     )
     # 52 here; with one article a claim and a finish, 6 an article; before batching, 8
     assert statements[0] < 2 * 64, statements[0]
+
+
+class _BlinkingStore(Store):
+    """A store whose first write of results fails, as when the database blinks."""
+
+    blinked = False
+
+    def finish(self, done: list[tuple[Claimed, ArticleResult]]) -> list[Finished]:
+        if not self.blinked:
+            self.blinked = True
+            raise OSError("database unreachable")
+        return super().finish(done)
+
+
+def test_articles_whose_results_could_not_be_written_run_again_at_once(tmp_path: Path) -> None:
+    """They waited for their lease to run out (30 s), renewed all the while by the heartbeat."""
+    store = _store(tmp_path / "db")
+    blinking = _BlinkingStore(store.engine)
+    _, job_id = _job(store, 16)
+
+    async def run() -> None:
+        ended = asyncio.Event()
+        async with Extractor(Options(model="baseline", use_cache=False)) as extractor:
+            worker = JobWorker(
+                blinking, extractor, concurrency=4, lease_s=30.0, on_job_end=lambda *_: ended.set()
+            )
+            worker.start()
+            await asyncio.wait_for(ended.wait(), 15)
+            await worker.stop(1)
+
+    asyncio.run(run())
+    assert blinking.blinked
+    ids = [json.loads(line)["article_id"] for _, line in store.results(job_id, 0)]
+    assert sorted(ids) == sorted(f"a{i}" for i in range(16))

@@ -162,10 +162,12 @@ class JobWorker:
             waiting = [recorded for _, _, recorded in batch]
             try:
                 outcomes = await self._db(self.store.finish, [(c, r) for c, r, _ in batch])
-            except Exception as exc:  # each waiting article logs it; their leases run out
+            except Exception as exc:  # each waiting article logs it, and goes back to the queue
                 for recorded in waiting:
                     if not recorded.done():  # done: its article was cancelled (stop)
                         recorded.set_exception(exc)
+                with contextlib.suppress(Exception):  # else their leases run out
+                    await self._db(self.store.requeue, self.name, [c.row_id for c, _, _ in batch])
                 continue
             self._written.set()
             self._written = asyncio.Event()
