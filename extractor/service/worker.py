@@ -144,7 +144,7 @@ class JobWorker:
                 self.on_job_end(item.job_id, finished.job_status)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # recording failed: the lease runs out and it is claimed again
+        except Exception as exc:  # recording failed: `_record_loop` gave it back to the queue
             log.error("could not record a result", extra={"error_type": type(exc).__name__})
         finally:
             self.running.pop(item.row_id, None)
