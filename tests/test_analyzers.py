@@ -300,3 +300,48 @@ def test_prepositional_hint_fires_where_a_cue_word_stands() -> None:
     found = [bool(claims._PREPOSITIONAL_HINT.search(t)) for t in texts]
     assert found == [bool(plain.search(t)) for t in texts]
     assert any(found) and not all(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Stadtverwaltung bedauerte die Verzögerung beim Bau der neuen Brücke.",
+        "Der Verein berichtete über die Pläne des Vorstands für das kommende Jahr.",
+        "Die Kommission erläuterte das Verfahren, das im Herbst beginnen soll.",
+    ],
+)
+def test_german_verb_with_a_plain_object_is_no_claim(text: str) -> None:
+    assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "„Wir bleiben hier“, erklärte Anna Becker bei der Versammlung der Mieter.",
+            "erklärte",
+            "Anna Becker",
+            "Wir bleiben hier",
+        ),
+        (
+            "Die Bürgermeisterin sagte am Dienstag in Kassel, der Haushalt sei ausgeglichen.",
+            "sagte",
+            "Bürgermeisterin",
+            "der Haushalt sei ausgeglichen",
+        ),
+        (
+            "Der Trainer sagte dem Sender, das sei ein verdienter Sieg gewesen.",
+            "sagte",
+            "Trainer",
+            "das sei ein verdienter Sieg gewesen",
+        ),
+        ("Der Bäckerverband kritisierte die neue Abgabe.", "kritisierte", "Bäckerverband", None),
+    ],
+)
+def test_german_reported_clause_after_adverbials(
+    text: str, cue: str, claimant: str, message: str | None
+) -> None:
+    claims = find_claims(text, "de")
+    assert [(c.cue, c.claimant) for c in claims] == [(cue, claimant)]
+    if message is not None:
+        assert claims[0].message.endswith(message)

@@ -47,6 +47,10 @@ _PARTICLES_DE: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 #: lemmas that are reporting verbs only when split from their particle
 _NEEDS_PARTICLE = frozenset(_PARTICLES_DE) - _SAY_DE | {"gehen"}
+#: verbs whose object alone is the statement: "kritisierte den Plan", "warnte vor X"
+_STANCE_DE = tx.wordset(
+    "kritisieren bemängeln beanstanden anprangern monieren rügen verurteilen zugeben warnen"
+)
 _HABEN = tx.wordset("hat hatte hatten haben habe hätte hätten hast hattest")
 _MODALS = tx.wordset(
     "will wollte wollten wollen kann konnte konnten können könnte könnten soll sollte sollten "
@@ -575,7 +579,7 @@ def _verb_claim(
     clause_start = _clause_start(s, cue.start)
     if _NEGATION.search(s[clause_start : cue.end]):
         return None
-    message = _message(s, cue, source, next_start)
+    message = _message(s, cue, source, next_start, lang)
     return _claim(text, sent, source, cue.text, message) if message else None
 
 
@@ -751,7 +755,7 @@ def _subject_phrase(seg: str) -> str | None:
 # --- the message --------------------------------------------------------------------------
 
 
-def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | None:
+def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de") -> Message | None:
     """A quotation after the cue (or after a colon), a dass-clause, the words up to the next
     cue, or, for a trailing cue, what stands before it."""
     msg_start = max(cue.end, source.end)
@@ -782,7 +786,7 @@ def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | Non
     if source.around:  # "wie X mitteilte": the rest of the sentence is the message
         rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
         return Message(rest, (0, len(s)), False)
-    if len(message.split()) <= 4 and end == len(s):
+    if end == len(s) and (len(message.split()) <= 4 or _after_message(s, cue, message)):
         # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
         lead_text = s[: min(source.start, cue.start)].rstrip(" ,")
         quote = _whole_quote(lead_text)
@@ -792,7 +796,58 @@ def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | Non
             return Message(lead_text, (0, len(lead_text)), False)
     if not message.strip(" .,;"):
         return None
+    if lang != "en" and not _clausal(s, cue, s[msg_start:body_start], message):
+        return None
     return Message(message.rstrip(" .!?"), (body_start, end), False)
+
+
+#: a German reported clause shown near the cue: a colon or a quotation, a dass/ob-clause, or
+#: a closing zu-infinitive ("hat angekündigt, die Preise zu erhöhen")
+_CLAUSE_SIGN = re.compile(
+    r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\s|.*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$"
+)
+#: a relative clause after a noun; "..., das sei ..." (a finite verb second) and "..., der
+#: Haushalt sei ..." (an article before a noun) open a main clause
+_RELATIVE_OPEN = re.compile(
+    r"\s*(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!(?:sei|seien|ist|sind|war|"
+    r"waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|würde|würden|müsse|müssten|"
+    r"könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b|[A-ZÄÖÜ])"
+)
+#: a demonstrative opening the clause points back to the statement: "Das erklärte X am Montag"
+_ANAPHORIC = tx.wordset("Das Dies Dieses Diese")
+
+
+def _stance(cue: str) -> bool:
+    """A cue that confirms, denies or criticises: its object is what is asserted."""
+    return bool(_CONFIRMED.match(cue) or _DENIED.match(cue)) or any(
+        _lemma(w) in _STANCE_DE for w in cue.split()
+    )
+
+
+def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
+    """Whether a German reported message is a statement rather than a plain object: 'Die ISAF
+    bedauert den Vorfall' reports a stance on a noun. German sets a reported clause off by a
+    comma or colon (after a few adverbials at most), quotes it, or refers back to it ("Das
+    sagte X"); a comma after a noun that opens a relative clause does not count. English
+    marks none of these, so the test is German only."""
+    if "," in lead or ":" in lead or _CLAUSE_SIGN.match(message) or _stance(cue.text):
+        return True
+    head, comma, rest = message.partition(",")
+    words = head.split()
+    if comma and len(words) <= 12:
+        after_noun = bool(words) and words[-1][:1].isupper()
+        if not (after_noun and _RELATIVE_OPEN.match(rest)):
+            return True
+    before = s[_clause_start(s, cue.start) : cue.start].split()
+    return len(before) == 1 and before[0] in _ANAPHORIC
+
+
+def _after_message(s: str, cue: Cue, rest: str) -> bool:
+    """'„…“, erklärte X bei der Vorstellung des Programms.': a cue right after a comma or a
+    quote, followed by nothing but its subject and adverbials, closes the message before it."""
+    return bool(re.search(r"[,“”\"»«]\s*$", s[: cue.start])) and not re.search(
+        r"[,:„“\"»«]|\b(?:dass|ob)\b", rest
+    )
 
 
 def _whole_quote(s: str, prefix: bool = False) -> tuple[str, tuple[int, int]] | None:
