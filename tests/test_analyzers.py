@@ -306,7 +306,7 @@ def test_prepositional_hint_fires_where_a_cue_word_stands() -> None:
     "text",
     [
         "Die Stadtverwaltung bedauerte die Verzögerung beim Bau der neuen Brücke.",
-        "Der Verein berichtete über die Pläne des Vorstands für das kommende Jahr.",
+        "Der Verein beschrieb die Pläne des Vorstands für das kommende Jahr.",
         "Die Kommission erläuterte das Verfahren, das im Herbst beginnen soll.",
     ],
 )
@@ -345,3 +345,28 @@ def test_german_reported_clause_after_adverbials(
     assert [(c.cue, c.claimant) for c in claims] == [(cue, claimant)]
     if message is not None:
         assert claims[0].message.endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Die Forscher glauben, dass der Fund aus der Römerzeit stammt.", "glauben", "Forscher"),
+        ("Der Stadtrat beschloss, die Bibliothek länger zu öffnen.", "beschloss", "Stadtrat"),
+        ("Die Richterin fragte, ob der Zeuge den Wagen gesehen habe.", "fragte", "Richterin"),
+        ("Der Verband fürchtet, die Preise könnten weiter steigen.", "fürchtet", "Verband"),
+    ],
+)
+def test_verbs_of_thought_and_decision_with_a_clause(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die geschätzten Kolleginnen des Vereins kamen am Abend zur Versammlung.",
+        "Der Stadtrat hofft auf besseres Wetter für das Fest.",
+        "In der Nacht forderte der Sturm zwei Verletzte.",
+    ],
+)
+def test_thought_verbs_without_a_clause_and_participles_are_no_claims(text: str) -> None:
+    assert find_claims(text, "de") == []

@@ -33,23 +33,28 @@ _SAY_DE = tx.wordset(
     darlegen schildern erzählen verraten zugeben gestehen eingestehen bedauern anprangern
     beanstanden spekulieren bezweifeln empfehlen raten zitieren beschreiben ankündigen
     voraussagen vorhersagen kundtun bekunden monieren rügen loben ausgehen unterstellen
-    festhalten einwenden anmerken zurückweisen"""
+    festhalten einwenden anmerken zurückweisen
+    fragen rufen skandieren aussagen verlautbaren präzisieren vermelden glauben
+    hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden urteilen
+    vereinbaren würdigen"""
 )
 #: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
 _PARTICLES_DE: dict[str, tuple[str, ...]] = {
     "teilen": ("mit",), "kündigen": ("an",), "geben": ("bekannt", "an", "zu"),
     "räumen": ("ein",), "weisen": ("zurück", "hin"), "deuten": ("an",),
-    "stellen": ("fest", "klar"), "fügen": ("hinzu",), "rufen": ("auf",), "fordern": ("auf",),
+    "stellen": ("fest", "klar"), "fügen": ("hinzu",), "rufen": ("auf", "aus"), "fordern": ("auf",),
     "heben": ("hervor",), "führen": ("aus",), "schlagen": ("vor",), "werfen": ("vor",),
     "sagen": ("zu", "voraus", "vorher"), "legen": ("dar",), "gehen": ("aus",),
     "prangern": ("an",), "merken": ("an",), "halten": ("fest",), "sichern": ("zu",),
-    "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",),
+    "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",), "nehmen": ("an",),
+    "schließen": ("aus",),
 }  # fmt: skip
 #: lemmas that are reporting verbs only when split from their particle
 _NEEDS_PARTICLE = frozenset(_PARTICLES_DE) - _SAY_DE | {"gehen"}
-#: verbs whose object alone is the statement: "kritisierte den Plan", "warnte vor X"
+#: verbs whose object alone is the statement: "kritisierte den Plan", "warnte vor X",
+#: "berichtete von neuen Verhandlungen"
 _STANCE_DE = tx.wordset(
-    "kritisieren bemängeln beanstanden anprangern monieren rügen verurteilen zugeben warnen"
+    "kritisieren bemängeln beanstanden anprangern monieren rügen zugeben warnen berichten"
 )
 _HABEN = tx.wordset("hat hatte hatten haben habe hätte hätten hast hattest")
 _MODALS = tx.wordset(
@@ -465,6 +470,8 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     lemma = _lemma(tok)
     if lemma not in _SAY_DE and lemma not in _PARTICLES_DE:
         return None
+    if _attributive(tok, lemma):
+        return None  # "die geschätzten Kollegen", "ein drohender Streik": an adjective
     c0, c1 = _clause(s, w.start())
     before = [x for x in words[:i] if x.start() >= c0]
     prev = before[-1].group() if before else ""
@@ -472,6 +479,9 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
         return None  # "zu sagen", "will ... sagen": not a statement made
     if lemma in _NEEDS_PARTICLE or (lemma not in _SAY_DE):
         return _separable(s, words, i, lemma, c1)
+    split = _separable(s, words, i, lemma, c1) if lemma in _PARTICLES_DE else None
+    if split is not None:
+        return split  # "rief ... auf", "sagte ... zu": the particle belongs to the cue
     aux = next((x for x in before if x.group() in _HABEN), None)
     after = [x for x in words[i + 1 :] if x.start() < c1]
     if any(x.group() in _PASSIVE for x in before) and aux is None:
@@ -482,6 +492,16 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     if late_aux is not None:  # subordinate: "..., wie er gesagt hatte"
         return Cue(w.start(), late_aux.end(), f"{tok} {late_aux.group()}", w.end())
     return Cue(w.start(), w.end(), tok, w.end())
+
+
+_PAST_ADJECTIVE = re.compile(r"ge\w+(?:t|en)(?:e|en|em|er|es)")
+_PRESENT_PARTICIPLE = re.compile(r"(\w+en)d(?:e|en|em|er|es)?")
+
+
+def _attributive(tok: str, lemma: str) -> bool:
+    """A participle with an adjective ending ("geforderten", "drohenden"): no verb of saying."""
+    present = _PRESENT_PARTICIPLE.fullmatch(tok)
+    return bool(_PAST_ADJECTIVE.fullmatch(tok)) or (present is not None and present[1] == lemma)
 
 
 #: a split-off particle closes its clause: punctuation, a quote, "und"/"oder" or the end
@@ -786,7 +806,8 @@ def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de"
     if source.around:  # "wie X mitteilte": the rest of the sentence is the message
         rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
         return Message(rest, (0, len(s)), False)
-    if end == len(s) and (len(message.split()) <= 4 or _after_message(s, cue, message)):
+    closes = _after_message(s, min(source.start, cue.start), message)
+    if end == len(s) and (closes or (lang == "en" and len(message.split()) <= 4)):
         # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
         lead_text = s[: min(source.start, cue.start)].rstrip(" ,")
         quote = _whole_quote(lead_text)
@@ -806,12 +827,15 @@ def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de"
 _CLAUSE_SIGN = re.compile(
     r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\s|.*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$"
 )
-#: a relative clause after a noun; "..., das sei ..." (a finite verb second) and "..., der
-#: Haushalt sei ..." (an article before a noun) open a main clause
+#: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
+#: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
+#: clause
 _RELATIVE_OPEN = re.compile(
-    r"\s*(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!(?:sei|seien|ist|sind|war|"
+    r"\s*(?:um\s|(?:an|auf|aus|bei|durch|für|gegen|in|mit|nach|über|unter|von|vor|zu)\s+"
+    r"(?:dem|der|den|denen|dessen|deren|welche[rsnm]?)\s|"
+    r"(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!(?:sei|seien|ist|sind|war|"
     r"waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|würde|würden|müsse|müssten|"
-    r"könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b|[A-ZÄÖÜ])"
+    r"könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b|[A-ZÄÖÜ]))"
 )
 #: a demonstrative opening the clause points back to the statement: "Das erklärte X am Montag"
 _ANAPHORIC = tx.wordset("Das Dies Dieses Diese")
@@ -842,11 +866,12 @@ def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
     return len(before) == 1 and before[0] in _ANAPHORIC
 
 
-def _after_message(s: str, cue: Cue, rest: str) -> bool:
-    """'„…“, erklärte X bei der Vorstellung des Programms.': a cue right after a comma or a
-    quote, followed by nothing but its subject and adverbials, closes the message before it."""
-    return bool(re.search(r"[,“”\"»«]\s*$", s[: cue.start])) and not re.search(
-        r"[,:„“\"»«]|\b(?:dass|ob)\b", rest
+def _after_message(s: str, pos: int, rest: str) -> bool:
+    """'„…“, erklärte X bei der Vorstellung.': a German cue clause right after a comma or a
+    quote, with nothing after it but its subject and adverbials, closes the message before it
+    ('In Vietnam forderte der Sturm 92 Menschenleben' has no message before its verb)."""
+    return bool(re.search(r"[,“”\"»«]\s*$", s[:pos])) and (
+        len(rest.split()) <= 4 or not re.search(r"[,:„“\"»«]|\b(?:dass|ob)\b", rest)
     )
 
 
