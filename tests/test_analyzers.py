@@ -370,3 +370,71 @@ def test_verbs_of_thought_and_decision_with_a_clause(text: str, cue: str, claima
 )
 def test_thought_verbs_without_a_clause_and_participles_are_no_claims(text: str) -> None:
     assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "Aus Brüssel hieß es, die Gespräche würden fortgesetzt.",
+            "hieß es",
+            "Brüssel",
+            "die Gespräche würden fortgesetzt",
+        ),
+        (
+            "„Wir sind bereit“, heißt es in einer Mitteilung der Gewerkschaft.",
+            "heißt es",
+            "Mitteilung der Gewerkschaft",
+            "Wir sind bereit",
+        ),
+        (
+            "Die Straße bleibt gemäß einem Sprecher der Stadt bis Freitag gesperrt.",
+            "gemäß",
+            "Sprecher der Stadt",
+            None,
+        ),
+        (
+            "Zeitungsberichten zufolge soll das Theater im Frühjahr schließen.",
+            "zufolge",
+            "Zeitung",
+            None,
+        ),
+        (
+            "Der Bürgermeister hält den Plan seiner Ansicht nach für gescheitert.",
+            "seiner Ansicht nach",
+            "Bürgermeister",
+            None,
+        ),
+        (
+            "Die Trainerin wird mit den Worten zitiert: „Wir haben verdient gewonnen.“",
+            "wird zitiert",
+            "Trainerin",
+            "Wir haben verdient gewonnen",
+        ),
+        (
+            "„Der Zug fällt aus“, sagte das Verkehrsunternehmen am Morgen.",
+            "sagte",
+            "Verkehrsunternehmen",
+            "Der Zug fällt aus",
+        ),
+    ],
+)
+def test_german_reporting_constructions(
+    text: str, cue: str, claimant: str, message: str | None
+) -> None:
+    claims = [c for c in find_claims(text, "de") if c.cue == cue]
+    assert [c.claimant for c in claims] == [claimant]
+    if message is not None:
+        assert claims[0].message == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gemäß der neuen Regelung dürfen Hunde mit in den Park.",
+        "Im Juli hieß es noch, der Bau beginne bald.",
+        "Berichten zufolge soll das Theater schließen.",
+    ],
+)
+def test_constructions_without_a_source_are_no_claims(text: str) -> None:
+    assert find_claims(text, "de") == []

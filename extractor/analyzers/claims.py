@@ -107,7 +107,7 @@ _LEADS = tx.ADVERBS | tx.wordset(
 _PERSONAL = tx.wordset("er sie")
 #: a cheap test before the prepositional cues are read in full ("so" as a word; every branch
 #: starts with a letter, so the search skips to the letters that can start one)
-_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording")
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording|[Gg]emäß")
 _SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
 #: a bare name, with the lower-case particles names carry ("Heike van Laak")
 _NAME_ONLY = re.compile(
@@ -223,6 +223,8 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
             em = re.compile(r"(?:the\s+)?[\w'’ -]{2,60}?(?=[,.;]|$)").match(s, m.end())
             phrase = tx.Phrase(em.start(), em.end(), em.group()) if em else None
         words = phrase.text.split() if phrase is not None else []
+        if phrase is not None and m.group(1).lower() == "gemäß" and not _personal_source(phrase):
+            continue  # "gemäß der Regelung": according to a rule, not a source
         if phrase is not None and (len(words) > 1 or words[0].lower() not in tx.PRONOUNS):
             cue = re.sub(r"\s+von$", "", m.group(1))
             found.append((m.start(), cue, phrase))
@@ -232,8 +234,10 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
         words = list(re.finditer(r"\S+", s[: m.start()]))
         for w in words[-8:]:
             phrase = tx.noun_phrase(s, w.start())
-            if phrase and phrase.end == m.start() and _named_source(phrase.text):
-                found.append((phrase.start, "zufolge", phrase))
+            if phrase and phrase.end == m.start():
+                source = _named_source(phrase)
+                if source is not None:
+                    found.append((phrase.start, "zufolge", source))
                 break
     for so in _SO_RE.finditer(s):
         phrase = tx.noun_phrase(s, so.end())
@@ -244,7 +248,7 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
 
 
 _LAUT_RE = re.compile(
-    r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+"
+    r"(?<![\w-])((?:[Ll]aut)|(?:[Gg]emäß)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+"
 )
 _ZUFOLGE_RE = re.compile(r"\s+zufolge\b")
 _SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
@@ -252,10 +256,31 @@ _SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
 _SO_END = re.compile(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$")
 
 
-def _named_source(phrase: str) -> bool:
-    """A source phrase that names someone: not just "Berichten" or "ersten Schätzungen"."""
-    words = tx.clean_name(phrase).split()
-    return len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else "")
+def _personal_source(phrase: tx.Phrase) -> bool:
+    """A source that speaks: a role ("einem Sprecher") or a name ("Anna Becker")."""
+    return tx.has_role(phrase.text) or _NAME_ONLY.fullmatch(tx.clean_name(phrase.text)) is not None
+
+
+def _named_source(phrase: tx.Phrase) -> tx.Phrase | None:
+    """The source a "zufolge" phrase names: the phrase, or the first part of a compound
+    ("Medienberichten" -> "Medien", as "nach Polizeiangaben" -> "Polizei"); None for just
+    "Berichten" or "ersten Schätzungen"."""
+    words = tx.clean_name(phrase.text).split()
+    if len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else ""):
+        return phrase
+    prefix = _report_prefix(phrase.text)
+    if prefix is None or len(prefix) < 3:
+        return None
+    return tx.Phrase(phrase.start, phrase.start + len(prefix), prefix)
+
+
+def _report_prefix(noun: str) -> str | None:
+    """Who a compound report noun names: 'Polizeiangaben' -> 'Polizei', 'Zeitungsberichten'
+    -> 'Zeitung' (without the linking s)."""
+    m = re.match(rf"([A-ZÄÖÜ][\w-]*?)-?(?:{_COMPOUND_REPORT})$", noun)
+    if m is None:
+        return None
+    return re.sub(r"(ung|heit|keit|schaft|tion|tät|tum)s$", r"\1", m[1])
 
 
 _NACH_RE = re.compile(r"(?<![\w-])([Nn]ach)\s+")
@@ -280,10 +305,9 @@ def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
         noun = head.group(1)
         source = _genitive_after(s, head.end())
         if source is None and noun[0].isupper() and noun not in ("Angaben", "Informationen"):
-            prefix = re.match(rf"(.+?)-?(?:{_COMPOUND_REPORT})$", noun)
+            prefix = _report_prefix(noun)
             if prefix:
-                source = tx.Phrase(head.start(1), head.start(1) + len(prefix.group(1)),
-                                   prefix.group(1))  # fmt: skip
+                source = tx.Phrase(head.start(1), head.start(1) + len(prefix), prefix)
         if source is None and re.search(r"\beigene[nr]?\s", s[m.end() : head.start(1)]):
             source = _sentence_subject(s) if m.start() > 0 else _subject_after_verb(s, head.end())
         genitive = re.match(r"([A-ZÄÖÜ][\w-]*)s\s", s[m.end() : head.start(1)])
@@ -351,6 +375,8 @@ def _sentence_claims(
         found = _claim(text, sent, Source(claimant, role, phrase.start, phrase.end), cue, message)
         if found:
             results.append(found)
+    if lang != "en":
+        results.extend(_impersonal(text, sent))
     follow = _follow_up(text, sent, earlier)
     if follow is not None:
         results.append(follow)
@@ -362,6 +388,10 @@ def _sentence_claims(
         )
         if found:
             results.append(found)
+    if lang != "en":
+        opinion = _opinion(text, sent, _Context(text, sent.start, earlier, results))
+        if opinion is not None:
+            results.append(opinion)
     return results
 
 
@@ -377,6 +407,87 @@ def _follow_up(text: str, sent: tx.Sentence, earlier: list[FoundClaim]) -> Found
         return None
     source = Source(last.claimant, last.claimant_role, 0, m.end())
     return _claim(text, sent, source, "Demnach", Message(s[m.end() :], (m.end(), len(s)), False))
+
+
+_HEISST_ES = re.compile(r"(?<![\w-])(?:[Ss]o\s+)?(?:[Hh]ei(?:ß|ss)t|[Hh]ie(?:ß|ss))\s+es(?![\w-])")
+#: the preposition before the source of "heißt es": "in der Erklärung", "aus Paris", "bei X"
+_SOURCE_PREP = re.compile(
+    r"(?<![\w-])(?:[Ii]n|[Ii]m|[Bb]ei|[Bb]eim|[Aa]us|[Vv]on|[Vv]om|[Aa]uf|[Ss]eitens)\s+"
+)
+
+
+def _impersonal(text: str, sent: tx.Sentence) -> list[FoundClaim]:
+    """'In der Erklärung heißt es, ...', '„…“, hieß es aus Paris': the impersonal "heißt es"
+    cites the document or place its clause names (none named: no claim, nobody to cite)."""
+    s = sent.text
+    found: list[FoundClaim] = []
+    for m in _HEISST_ES.finditer(s):
+        c0, c1 = tx.clause_bounds(s, m.start())
+        source = None
+        # the source in the cue's clause, or opening the sentence before an apposition
+        places = list(_SOURCE_PREP.finditer(s, c0, c1)) + list(_SOURCE_PREP.finditer(s, 0, 4))
+        for p in places:
+            np = tx.noun_phrase(s, p.end(), c1)
+            if np is not None and np.start == p.end() and not _is_time(np.text):
+                source = np
+                break
+        if source is None:
+            continue
+        after = re.compile(r"[^,:]*?[,:]\s*").match(s, max(m.end(), source.end))
+        if after is not None and after.end() < len(s) and c1 < len(s) and s[c1] in ",:":
+            quote = _whole_quote(s[after.end() :], prefix=True)
+            if quote:
+                a, b = quote[1]
+                message = Message(quote[0], (after.end() + a, after.end() + b), True)
+            else:
+                message = Message(s[after.end() :].rstrip(" .!?"), (after.end(), len(s)), False)
+        else:
+            lead = s[: c0 or m.start()].rstrip(" ,")
+            quote = _whole_quote(lead)
+            message = (
+                Message(quote[0], quote[1], True) if quote else Message(lead, (0, len(lead)), False)
+            )
+        claimant, role = tx.split_role(source.text)
+        claim = _claim(text, sent, Source(claimant, role, source.start, source.end), m.group(),
+                       message)  # fmt: skip
+        if claim is not None:
+            found.append(claim)
+    return found
+
+
+def _is_time(phrase: str) -> bool:
+    """'im Juli', 'in der Nacht': a time, not a source."""
+    return any(w.lower() in tx.TEMPORAL or w[:1].isdigit() for w in phrase.split())
+
+
+_OPINION = re.compile(
+    r"(?<![\w-])(seiner|ihrer)\s+(?:Meinung|Ansicht|Auffassung|Einschätzung|Überzeugung)"
+    r"\s+nach(?![\w-])"
+)
+
+
+def _opinion(text: str, sent: tx.Sentence, ctx: _Context) -> FoundClaim | None:
+    """'Der Minister hält die Lage seiner Ansicht nach für ernst': the opinion of the one
+    "seiner" points to: the speaker of the sentence's other cue, a person or role opening the
+    sentence, or else the latest claimant or name before."""
+    s = sent.text
+    m = _OPINION.search(s)
+    if m is None:
+        return None
+    subject = _sentence_subject(s[: m.start()]) if m.start() > 0 else None
+    source: Source | None
+    if ctx.here:
+        said = ctx.here[-1].claim
+        source = Source(said.claimant, said.claimant_role, m.start(), m.end())
+    elif subject is not None and _personal_source(subject):
+        claimant, role = tx.split_role(subject.text)
+        source = Source(claimant, role, subject.start, subject.end)
+    else:
+        source = ctx.resolved(m.start(), m.end())
+    if source is None:
+        return None
+    rest = (s[: m.start()].rstrip() + " " + s[m.end() :].lstrip()).strip(" .")
+    return _claim(text, sent, source, m.group(), Message(rest, (0, len(s)), False))
 
 
 def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) -> Message:
@@ -484,8 +595,12 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
         return split  # "rief ... auf", "sagte ... zu": the particle belongs to the cue
     aux = next((x for x in before if x.group() in _HABEN), None)
     after = [x for x in words[i + 1 :] if x.start() < c1]
-    if any(x.group() in _PASSIVE for x in before) and aux is None:
-        return None  # passive without a stated agent
+    passive = next((x for x in before if x.group() in _PASSIVE), None)
+    if passive is not None and aux is None:
+        if lemma != "zitieren":
+            return None  # passive without a stated agent
+        # "X wird mit den Worten zitiert": the subject of the passive is the speaker
+        return Cue(passive.start(), w.end(), f"{passive.group()} {tok}", passive.end())
     if aux is not None and tok != lemma:
         return Cue(aux.start(), w.end(), f"{aux.group()} {tok}", aux.end())
     late_aux = after[0] if after and after[0].group() in _HABEN else None
@@ -700,7 +815,7 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
     if pron:
         return ctx.resolved(cue.start, pron.end())
     np = tx.noun_phrase(s, pos, names=False)
-    if np is None or np.text.split()[0].lower() in tx.PRONOUNS or np.start - pos > 2:
+    if np is None or _pronoun_led(np.text) or np.start - pos > 2:
         return None
     claimant, role = tx.split_role(np.text)
     end = np.end
@@ -709,6 +824,12 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
         role = tx.clean_name(app.group(1))
         end = app.end()
     return Source(claimant, role, cue.start, end)
+
+
+def _pronoun_led(phrase: str) -> bool:
+    """'er', 'dies': a pronoun; 'das Ministerium' starts with an article, not a pronoun."""
+    words = phrase.lower().split()
+    return words[0] in tx.PRONOUNS and (len(words) == 1 or words[0] not in tx.ARTICLES)
 
 
 _RELATIVE = tx.wordset("der die das dessen deren welche welcher welches")
@@ -870,6 +991,9 @@ def _after_message(s: str, pos: int, rest: str) -> bool:
     """'„…“, erklärte X bei der Vorstellung.': a German cue clause right after a comma or a
     quote, with nothing after it but its subject and adverbials, closes the message before it
     ('In Vietnam forderte der Sturm 92 Menschenleben' has no message before its verb)."""
+    opener = s[pos:].split()[:1]
+    if opener and opener[0].lower() in _SUBORDINATORS:
+        return False  # "..., da sie um ihre Stellen fürchten": a reason, no message before it
     return bool(re.search(r"[,“”\"»«]\s*$", s[:pos])) and (
         len(rest.split()) <= 4 or not re.search(r"[,:„“\"»«]|\b(?:dass|ob)\b", rest)
     )
