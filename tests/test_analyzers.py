@@ -438,3 +438,21 @@ def test_german_reporting_constructions(
 )
 def test_constructions_without_a_source_are_no_claims(text: str) -> None:
     assert find_claims(text, "de") == []
+
+
+def test_demonstrative_cue_reports_the_sentence_before() -> None:
+    text = "Der Bahnhof bleibt bis Montag geschlossen. Dies teilte die Stadtverwaltung mit."
+    (claim,) = find_claims(text, "de")
+    assert (claim.cue, claim.claimant) == ("teilte mit", "Stadtverwaltung")
+    assert claim.message == "Der Bahnhof bleibt bis Montag geschlossen"
+    assert claim.span is not None and text[claim.span[0] : claim.span[1]] == claim.evidence
+    assert claim.evidence == text
+
+
+def test_lauten_with_a_quotation_names_the_document() -> None:
+    (claim,) = find_claims("Die Antwort des Ministers lautete: „Dafür gibt es kein Geld.“", "de")
+    assert (claim.cue, claim.claimant, claim.message) == (
+        "lautete",
+        "Antwort des Ministers",
+        "Dafür gibt es kein Geld",
+    )

@@ -36,7 +36,7 @@ _SAY_DE = tx.wordset(
     festhalten einwenden anmerken zurückweisen
     fragen rufen skandieren aussagen verlautbaren präzisieren vermelden glauben
     hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden urteilen
-    vereinbaren würdigen"""
+    vereinbaren würdigen lauten"""
 )
 #: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
 _PARTICLES_DE: dict[str, tuple[str, ...]] = {
@@ -162,13 +162,15 @@ def find_claims_with_spans(
     out: list[FoundClaim] = []
     seen: set[tuple[str, str, str]] = set()
     vocabulary = _Vocabulary()
+    before: tx.Sentence | None = None
     for sent in doc.sentences:
-        for found in _sentence_claims(text, sent, doc, out, vocabulary):
+        for found in _sentence_claims(text, sent, doc, out, vocabulary, before):
             c = found.claim
             key = (c.claimant, c.cue.lower(), c.message)
             if key not in seen:
                 seen.add(key)
                 out.append(found)
+        before = sent
     return out
 
 
@@ -363,6 +365,7 @@ def _sentence_claims(
     doc: tx.Document,
     earlier: list[FoundClaim],
     vocabulary: _Vocabulary,
+    before: tx.Sentence | None = None,
 ) -> list[FoundClaim]:
     s = sent.text
     if s.endswith("?"):
@@ -383,9 +386,8 @@ def _sentence_claims(
     cues = _verb_cues(s, lang, vocabulary)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
-        found = _verb_claim(
-            text, sent, cue, next_start, lang, _Context(text, sent.start, earlier, results)
-        )
+        ctx = _Context(text, sent.start, earlier, results)
+        found = _verb_claim(text, sent, cue, next_start, lang, ctx, before)
         if found:
             results.append(found)
     if lang != "en" and ("seiner" in s or "ihrer" in s):
@@ -505,9 +507,15 @@ def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) 
 
 
 def _claim(
-    text: str, sent: tx.Sentence, source: Source, cue: str, message: Message
+    text: str,
+    sent: tx.Sentence,
+    source: Source,
+    cue: str,
+    message: Message,
+    start: int | None = None,
 ) -> FoundClaim | None:
-    """The record, or None when the message or a resolved claimant is missing."""
+    """The record, or None when the message or a resolved claimant is missing; its evidence
+    is the sentence, or the text from `start` (a sentence before) to the sentence's end."""
     body = tx.trim(message.text.strip(" ,:.;").strip(), 400)
     claimant = tx.trim(source.claimant, 120)
     if not body or not claimant or claimant.lower() in tx.PRONOUNS:
@@ -517,7 +525,8 @@ def _claim(
         hedging = Hedging.CONFIRMED
     elif _DENIED.match(cue):
         hedging = Hedging.DENIED
-    evidence_end = sent.start + min(len(sent.text), 600)
+    begin = sent.start if start is None else start
+    evidence_end = begin + min(sent.end - begin, 600)
     claim = Claim(
         claimant=claimant,
         claimant_role=tx.trim(source.role, 120) if source.role else None,
@@ -525,8 +534,8 @@ def _claim(
         message=body,
         speech=Speech.DIRECT if message.direct else Speech.REPORTED,
         hedging=hedging,
-        evidence=text[sent.start : evidence_end],
-        span=(sent.start, evidence_end),
+        evidence=text[begin:evidence_end],
+        span=(begin, evidence_end),
         grounding=Grounding.EXACT,
     )
     a, b = message.span
@@ -707,7 +716,13 @@ def _last_person(text: str, pos: int) -> tuple[int, str] | None:
 
 
 def _verb_claim(
-    text: str, sent: tx.Sentence, cue: Cue, next_start: int, lang: str, ctx: _Context
+    text: str,
+    sent: tx.Sentence,
+    cue: Cue,
+    next_start: int,
+    lang: str,
+    ctx: _Context,
+    before: tx.Sentence | None = None,
 ) -> FoundClaim | None:
     s = sent.text
     source = _source(s, cue, lang, ctx)
@@ -716,8 +731,34 @@ def _verb_claim(
     clause_start = _clause_start(s, cue.start)
     if _NEGATION.search(s[clause_start : cue.end]):
         return None
+    if before is not None and lang != "en" and s[: cue.start].split() in _POINTING_BACK:
+        back = _pointed_back(text, sent, before, source, cue)
+        if back is not None:
+            return back
     message = _message(s, cue, source, next_start, lang)
     return _claim(text, sent, source, cue.text, message) if message else None
+
+
+#: a demonstrative opening the sentence before the cue: "Dies teilte die Polizei mit."
+_POINTING_BACK = [["Dies"], ["Das"], ["Dieses"]]
+
+
+def _pointed_back(
+    text: str, sent: tx.Sentence, before: tx.Sentence, source: Source, cue: Cue
+) -> FoundClaim | None:
+    """'… . Dies teilte der Sprecher mit.': the statement is the sentence before; the evidence
+    spans both sentences (when they fit in one). Not when a clause of its own follows."""
+    rest = sent.text[max(cue.end, source.end) :]
+    if re.search(r"[,:„“\"»«]", rest.rstrip(" .")) or sent.end - before.start > 600:
+        return None
+    offset = before.start - sent.start
+    quote = _whole_quote(before.text.rstrip(" ."))
+    if quote:
+        a, b = quote[1]
+        message = Message(quote[0], (offset + a, offset + b), True)
+    else:
+        message = Message(before.text, (offset, offset + len(before.text)), False)
+    return _claim(text, sent, source, cue.text, message, start=before.start)
 
 
 def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
