@@ -456,3 +456,23 @@ def test_lauten_with_a_quotation_names_the_document() -> None:
         "Antwort des Ministers",
         "Dafür gibt es kein Geld",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Die Grenze bleibt nach Meinung Moskaus vorerst geschlossen.", "nach Meinung", "Moskau"),
+        ("Nach Angaben aus Kiew wurden drei Brücken zerstört.", "Nach Angaben", "Kiew"),
+        (
+            "Die Sitzung endete, zumal der Verteidiger betont hatte, sein Mandant sei krank.",
+            "betont hatte",
+            "Verteidiger",
+        ),
+    ],
+)
+def test_genitive_sources_and_subordinate_speakers(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+def test_subordinate_cue_before_a_main_clause_is_no_claim() -> None:
+    assert find_claims("Nachdem die Polizei gemeldet hatte, kam der Rettungswagen.", "de") == []

@@ -77,7 +77,7 @@ _DENIED = re.compile(
     re.IGNORECASE,
 )
 _SUBORDINATORS = tx.wordset(
-    "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während "
+    "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während zumal "
     "that whether because although while when if since"
 )
 _NEGATION = re.compile(r"\b(nicht|kein|keine|keinen|not|never|n't)\b", re.IGNORECASE)
@@ -228,7 +228,7 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
         if phrase is not None and m.group(1).lower() == "gemäß" and not _personal_source(phrase):
             continue  # "gemäß der Regelung": according to a rule, not a source
         if phrase is not None and (len(words) > 1 or words[0].lower() not in tx.PRONOUNS):
-            cue = re.sub(r"\s+von$", "", m.group(1))
+            cue = re.sub(r"\s+(?:von|aus)$", "", m.group(1))
             found.append((m.start(), cue, phrase))
     if lang != "en":
         found.extend(_nach_report_noun(s))
@@ -250,7 +250,8 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
 
 
 _LAUT_RE = re.compile(
-    r"(?<![\w-])((?:[Ll]aut)|(?:[Gg]emäß)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+"
+    r"(?<![\w-])((?:[Ll]aut)|(?:[Gg]emäß)|(?:[Nn]ach Angaben)(?:\s+(?:von|aus))?|"
+    r"(?:[Aa]ccording to))\s+"
 )
 _ZUFOLGE_RE = re.compile(r"\s+zufolge\b")
 _SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
@@ -345,11 +346,16 @@ def _subject_after_verb(s: str, pos: int) -> tx.Phrase | None:
     return np
 
 
+_NAME_GENITIVE = re.compile(r"\s+([A-ZÄÖÜ][\w-]*?[^\Ws])s(?![\w-])")
+
+
 def _genitive_after(s: str, pos: int) -> tx.Phrase | None:
-    """'des Innenministeriums' / 'von Radio Bremen' / 'aus Khartum' right after `pos`."""
+    """'des Innenministeriums' / 'von Radio Bremen' / 'aus Khartum' / a name in the genitive
+    ('Moskaus') right after `pos`."""
     g = re.compile(r"\s+(?:(?:des|der|eines|einer)\s+|von\s+|vom\s+|aus\s+)").match(s, pos)
     if not g:
-        return None
+        name = _NAME_GENITIVE.match(s, pos)  # "nach Meinung Russlands" -> "Russland"
+        return tx.Phrase(name.start(1), name.end(1), name[1]) if name else None
     start = g.start() + len(g.group()) - len(g.group().lstrip())
     start = start if g.group().strip() in ("des", "der", "eines", "einer") else g.end()
     np = tx.noun_phrase(s, start)
@@ -800,6 +806,8 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
         rest = seg[len(first) :].split()
         if first not in ("wie", "as") and rest[:1] and rest[0].lower() in _PERSONAL:
             return ctx.resolved(clause_start, cue.verb_end)
+        if lang != "en" and first not in ("wie", "as"):
+            return _subordinate_subject(s, seg_start + len(first), cue)
         return None
     if lang == "en":
         en = re.compile(r"\s+((?:[a-z]+\s+){0,3}?)((?:[A-Z][\w'’-]+\s*){1,4})").match(
@@ -812,6 +820,29 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
             role = " ".join(role.split()[1:]) or None
         return Source(en.group(2).strip(), role, cue.start, en.end(2))
     return _inverted_subject(s, cue, seg, ctx)
+
+
+#: what opens a reported clause after a cue at the end of a subordinate clause: "dass", "ob",
+#: or a verb in the subjunctive of reported speech within its first words
+_REPORTED_CLAUSE = re.compile(
+    r"[\s,]*(?:dass|ob)\b|[\s,]*(?:\S+\s+){0,5}?(?:sei|seien|habe|werde|könne|müsse|solle|"
+    r"wolle|dürfe|gebe|liege|stehe|gehe|komme|bestehe|fehle)\b"
+)
+
+
+def _subordinate_subject(s: str, pos: int, cue: Cue) -> Source | None:
+    """'..., zumal der Verteidiger betont hatte, der Mann sei unschuldig': the subject right
+    after the subordinator, when nothing but adverbs stands between it and the verb and what
+    follows the verb is reported speech (else the comma just ends the subordinate clause)."""
+    np = tx.noun_phrase(s, pos, cue.start)
+    if np is None or _pronoun_led(np.text) or np.start - pos > 2:
+        return None
+    if re.search(r"[A-ZÄÖÜ\d„“\"]", s[np.end : cue.start]):
+        return None  # an object between subject and verb: "dass X das Mädchen gefragt habe"
+    if not _REPORTED_CLAUSE.match(s, cue.end):
+        return None
+    claimant, role = tx.split_role(np.text)
+    return Source(claimant, role, np.start, cue.end)
 
 
 def _is_lead(word: str) -> bool:
