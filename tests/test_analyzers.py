@@ -476,3 +476,27 @@ def test_genitive_sources_and_subordinate_speakers(text: str, cue: str, claimant
 
 def test_subordinate_cue_before_a_main_clause_is_no_claim() -> None:
     assert find_claims("Nachdem die Polizei gemeldet hatte, kam der Rettungswagen.", "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Der Händler bot an, die Ware am Montag zu liefern.", "bot an", "Händler"),
+        ("Der Verein erwägt, gegen das Urteil vorzugehen.", "erwägt", "Verein"),
+    ],
+)
+def test_offers_and_intentions_with_a_zu_infinitive(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Stadt erklärte den Notstand, weil der Fluss weiter stieg.",
+        "Der Vermieter bot eine Wohnung an, da er bald umzieht.",
+        "Die Hilfsorganisation erklärte einen Korridor, um Hilfe ins Land zu bringen.",
+        "Die Künstlerin sah die Chance, die im Radio lag, und beschrieb neue Sendungen.",
+    ],
+)
+def test_clauses_of_reason_purpose_and_coordination_are_no_messages(text: str) -> None:
+    assert find_claims(text, "de") == []

@@ -36,7 +36,7 @@ _SAY_DE = tx.wordset(
     festhalten einwenden anmerken zurückweisen
     fragen rufen skandieren aussagen verlautbaren präzisieren vermelden glauben
     hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden urteilen
-    vereinbaren würdigen lauten"""
+    vereinbaren würdigen lauten erwägen beabsichtigen"""
 )
 #: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
 _PARTICLES_DE: dict[str, tuple[str, ...]] = {
@@ -47,7 +47,7 @@ _PARTICLES_DE: dict[str, tuple[str, ...]] = {
     "sagen": ("zu", "voraus", "vorher"), "legen": ("dar",), "gehen": ("aus",),
     "prangern": ("an",), "merken": ("an",), "halten": ("fest",), "sichern": ("zu",),
     "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",), "nehmen": ("an",),
-    "schließen": ("aus",),
+    "schließen": ("aus",), "bieten": ("an",),
 }  # fmt: skip
 #: lemmas that are reporting verbs only when split from their particle
 _NEEDS_PARTICLE = frozenset(_PARTICLES_DE) - _SAY_DE | {"gehen"}
@@ -1001,7 +1001,7 @@ def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de"
     if source.around:  # "wie X mitteilte": the rest of the sentence is the message
         rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
         return Message(rest, (0, len(s)), False)
-    closes = _after_message(s, min(source.start, cue.start), message)
+    closes = _after_message(s, min(source.start, cue.start), cue.start, message)
     if end == len(s) and (closes or (lang == "en" and len(message.split()) <= 4)):
         # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
         lead_text = s[: min(source.start, cue.start)].rstrip(" ,")
@@ -1017,11 +1017,13 @@ def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de"
     return Message(message.rstrip(" .!?"), (body_start, end), False)
 
 
-#: a German reported clause shown near the cue: a colon or a quotation, a dass/ob-clause, or
-#: a closing zu-infinitive ("hat angekündigt, die Preise zu erhöhen")
-_CLAUSE_SIGN = re.compile(
-    r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\s|.*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$"
-)
+#: a German reported clause shown near the cue: a colon or a quotation, or a dass/ob-clause
+_CLAUSE_SIGN = re.compile(r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\s")
+#: a closing zu-infinitive ("hat angekündigt, die Preise zu erhöhen"), unless it says what for
+#: ("..., um Hilfe zu bringen")
+_ZU_INFINITIVE = re.compile(r"(?!.*(?:^|,)\s*um\s).*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$")
+#: subordinators that open a clause of reason, time or purpose, not what was said
+_NOT_SAID = _SUBORDINATORS - {"dass", "ob", "that", "whether"} | {"um"}
 #: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
 #: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
 #: clause
@@ -1049,25 +1051,31 @@ def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
     comma or colon (after a few adverbials at most), quotes it, or refers back to it ("Das
     sagte X"); a comma after a noun that opens a relative clause does not count. English
     marks none of these, so the test is German only."""
-    if "," in lead or ":" in lead or _CLAUSE_SIGN.match(message) or _stance(cue.text):
+    if ":" in lead or _CLAUSE_SIGN.match(message) or _stance(cue.text):
         return True
+    if _ZU_INFINITIVE.match(message):
+        return True
+    if "," in lead:
+        return message.split()[0].lower() not in _NOT_SAID
     head, comma, rest = message.partition(",")
     words = head.split()
-    if comma and len(words) <= 12:
+    if comma and len(words) <= 12 and rest.split()[:1]:
         after_noun = bool(words) and words[-1][:1].isupper()
-        if not (after_noun and _RELATIVE_OPEN.match(rest)):
+        if not (after_noun and _RELATIVE_OPEN.match(rest)) and rest.split()[0] not in _NOT_SAID:
             return True
     before = s[_clause_start(s, cue.start) : cue.start].split()
     return len(before) == 1 and before[0] in _ANAPHORIC
 
 
-def _after_message(s: str, pos: int, rest: str) -> bool:
+def _after_message(s: str, pos: int, cue_start: int, rest: str) -> bool:
     """'„…“, erklärte X bei der Vorstellung.': a German cue clause right after a comma or a
     quote, with nothing after it but its subject and adverbials, closes the message before it
     ('In Vietnam forderte der Sturm 92 Menschenleben' has no message before its verb)."""
     opener = s[pos:].split()[:1]
-    if opener and opener[0].lower() in _SUBORDINATORS:
+    if opener and (opener[0].lower() in _SUBORDINATORS or opener[0] in _RELATIVE):
         return False  # "..., da sie um ihre Stellen fürchten": a reason, no message before it
+    if re.search(r"(?<![\w-])(?:und|oder)(?![\w-])", s[pos:cue_start]):
+        return False  # "..., die ... steckte und forderte X": the verb goes on a clause
     return bool(re.search(r"[,“”\"»«]\s*$", s[:pos])) and (
         len(rest.split()) <= 4 or not re.search(r"[,:„“\"»«]|\b(?:dass|ob)\b", rest)
     )
