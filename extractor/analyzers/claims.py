@@ -35,7 +35,7 @@ _SAY_DE = tx.wordset(
     voraussagen vorhersagen kundtun bekunden monieren rügen loben ausgehen unterstellen
     festhalten einwenden anmerken zurückweisen
     fragen rufen skandieren aussagen verlautbaren präzisieren vermelden glauben
-    hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden urteilen
+    hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden
     vereinbaren würdigen lauten erwägen beabsichtigen"""
 )
 #: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
