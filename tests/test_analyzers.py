@@ -500,3 +500,33 @@ def test_offers_and_intentions_with_a_zu_infinitive(text: str, cue: str, claiman
 )
 def test_clauses_of_reason_purpose_and_coordination_are_no_messages(text: str) -> None:
     assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "Der Verein hat am Montag bekannt gegeben, dass der Trainer bleibt.",
+            "hat bekannt gegeben",
+            "Verein",
+            "dass der Trainer bleibt",
+        ),
+        (
+            "Die Ministerin verweist darauf, dass sie sich nicht äußern dürfe.",
+            "verweist",
+            "Ministerin",
+            "dass sie sich nicht äußern dürfe",
+        ),
+        (
+            "Der Sprecher erklärte, damit solle ein Streit vermieden werden.",
+            "erklärte",
+            "Sprecher",
+            "damit solle ein Streit vermieden werden",
+        ),
+    ],
+)
+def test_particle_apart_inner_cue_and_adverb_after_comma(
+    text: str, cue: str, claimant: str, message: str
+) -> None:
+    claims = find_claims(text, "de")
+    assert [(c.cue, c.claimant, c.message) for c in claims][:1] == [(cue, claimant, message)]

@@ -605,6 +605,8 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     prev = before[-1].group() if before else ""
     if prev == "zu" or (lemma == tok and any(x.group() in _MODALS for x in before)):
         return None  # "zu sagen", "will ... sagen": not a statement made
+    if before and before[-1].group() in _PARTICLES_DE.get(lemma, ()):
+        return _written_apart(words, i, before)
     if lemma in _NEEDS_PARTICLE or (lemma not in _SAY_DE):
         return _separable(s, words, i, lemma, c1)
     split = _separable(s, words, i, lemma, c1) if lemma in _PARTICLES_DE else None
@@ -624,6 +626,16 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     if late_aux is not None:  # subordinate: "..., wie er gesagt hatte"
         return Cue(w.start(), late_aux.end(), f"{tok} {late_aux.group()}", w.end())
     return Cue(w.start(), w.end(), tok, w.end())
+
+
+def _written_apart(words: list[re.Match[str]], i: int, before: list[re.Match[str]]) -> Cue:
+    """'hat ... bekannt gegeben', 'wie die Polizei bekannt gab': the particle written apart
+    before its verb (both spellings are standard for some verbs)."""
+    w, particle = words[i], before[-1]
+    aux = next((x for x in before[:-1] if x.group() in _HABEN), None)
+    if aux is not None:
+        return Cue(aux.start(), w.end(), f"{aux.group()} {particle.group()} {w.group()}", aux.end())
+    return Cue(particle.start(), w.end(), f"{particle.group()} {w.group()}", w.end())
 
 
 _PAST_ADJECTIVE = re.compile(r"ge\w+(?:t|en)(?:e|en|em|er|es)")
@@ -994,10 +1006,11 @@ def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de"
                   default=next_start)  # fmt: skip
         end = cut if cut > body_start else next_start
     message = s[body_start:end]
-    that = re.match(r".{0,40}?\b(dass|that)\b", message)
-    if that:
-        return Message(message[that.start(1) :].rstrip(" .!?"), (body_start + that.start(1), end),
-                       False)  # fmt: skip
+    that = re.match(r".{0,40}?\b(dass|that)\b", s[body_start:])
+    if that:  # past a cue word inside the clause ("..., dass sie sich nicht äußern könne")
+        t0 = body_start + that.start(1)
+        t1 = end if end > t0 else len(s)
+        return Message(s[t0:t1].rstrip(" .!?"), (t0, t1), False)
     if source.around:  # "wie X mitteilte": the rest of the sentence is the message
         rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
         return Message(rest, (0, len(s)), False)
@@ -1027,15 +1040,26 @@ _NOT_SAID = _SUBORDINATORS - {"dass", "ob", "that", "whether"} | {"um"}
 #: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
 #: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
 #: clause
+#: finite verbs that stand second in a main clause of reported speech ("..., das sei ...")
+_FINITE = (
+    r"(?:sei|seien|ist|sind|war|waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|"
+    r"würde|würden|müsse|müssten|könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b"
+)
 _RELATIVE_OPEN = re.compile(
     r"\s*(?:um\s|(?:an|auf|aus|bei|durch|für|gegen|in|mit|nach|über|unter|von|vor|zu)\s+"
     r"(?:dem|der|den|denen|dessen|deren|welche[rsnm]?)\s|"
-    r"(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!(?:sei|seien|ist|sind|war|"
-    r"waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|würde|würden|müsse|müssten|"
-    r"könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b|[A-ZÄÖÜ]))"
+    rf"(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!{_FINITE}|[A-ZÄÖÜ]))"
 )
+#: "damit solle ...", "da sei ...": the adverb, not the subordinator, before a finite verb
+_ADVERB_THEN_VERB = re.compile(rf"\s*\S+\s+{_FINITE}")
 #: a demonstrative opening the clause points back to the statement: "Das erklärte X am Montag"
 _ANAPHORIC = tx.wordset("Das Dies Dieses Diese")
+
+
+def _opens_other_clause(text: str) -> bool:
+    """A clause of reason, time or purpose ("weil ...", "um ... zu"), not what was said."""
+    words = text.split()
+    return bool(words) and words[0].lower() in _NOT_SAID and not _ADVERB_THEN_VERB.match(text)
 
 
 def _stance(cue: str) -> bool:
@@ -1056,12 +1080,12 @@ def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
     if _ZU_INFINITIVE.match(message):
         return True
     if "," in lead:
-        return message.split()[0].lower() not in _NOT_SAID
+        return not _opens_other_clause(message)
     head, comma, rest = message.partition(",")
     words = head.split()
     if comma and len(words) <= 12 and rest.split()[:1]:
         after_noun = bool(words) and words[-1][:1].isupper()
-        if not (after_noun and _RELATIVE_OPEN.match(rest)) and rest.split()[0] not in _NOT_SAID:
+        if not (after_noun and _RELATIVE_OPEN.match(rest)) and not _opens_other_clause(rest):
             return True
     before = s[_clause_start(s, cue.start) : cue.start].split()
     return len(before) == 1 and before[0] in _ANAPHORIC
