@@ -598,8 +598,8 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     lemma = _lemma(tok)
     if lemma not in _SAY_DE and lemma not in _PARTICLES_DE:
         return None
-    if _attributive(tok, lemma):
-        return None  # "die geschätzten Kollegen", "ein drohender Streik": an adjective
+    if _attributive(tok, lemma) or (tok != lemma and tok.replace("zu", "", 1) == lemma):
+        return None  # "die geschätzten Kollegen", "anzugeben": an adjective, a zu-infinitive
     c0, c1 = _clause(s, w.start())
     before = [x for x in words[:i] if x.start() >= c0]
     prev = before[-1].group() if before else ""
