@@ -496,7 +496,7 @@ def test_offers_and_intentions_with_a_zu_infinitive(text: str, cue: str, claiman
         "Der Vermieter bot eine Wohnung an, da er bald umzieht.",
         "Die Hilfsorganisation erklärte einen Korridor, um Hilfe ins Land zu bringen.",
         "Die Künstlerin sah die Chance, die im Radio lag, und beschrieb neue Sendungen.",
-        "Die Zeugin hatte keine Gelegenheit, die Adresse anzugeben.",
+        "Der Zeuge weigerte sich, den Namen anzugeben, und ging.",
     ],
 )
 def test_clauses_of_reason_purpose_and_coordination_are_no_messages(text: str) -> None:
