@@ -531,3 +531,8 @@ def test_particle_apart_inner_cue_and_adverb_after_comma(
 ) -> None:
     claims = find_claims(text, "de")
     assert [(c.cue, c.claimant, c.message) for c in claims][:1] == [(cue, claimant, message)]
+
+
+def test_elided_subject_after_und_is_the_sentence_subject() -> None:
+    text = "Der Minister besuchte am Montag die Stadt und sagte, die Hilfe komme bald."
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [("sagte", "Minister")]

@@ -803,6 +803,13 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
     subject = _subject_phrase(seg) if seg else None
     if elided and subject is None:
         prev = [f for f in ctx.here if f.claim.cue not in ("laut", "Laut", "so")]
+        opening = _sentence_subject(s) if not prev and lang != "en" else None
+        if opening is not None and opening.end < cue.start:
+            # "Der Minister besuchte die Stadt und sagte, ...": the subject of the sentence
+            if opening.text.lower() in _PERSONAL:
+                return ctx.resolved(clause_start, cue.verb_end)
+            claimant, role = tx.split_role(opening.text)
+            return Source(claimant, role, clause_start, cue.verb_end)
         return _Context(ctx.text, ctx.sent_start, [], prev).resolved(clause_start, cue.verb_end)
     if subject is not None and _NEGATION.search(seg) is None:
         claimant, role = tx.split_role(subject)
