@@ -2,11 +2,15 @@
 
 Cues follow speaker-attribution work (GePaDe-SpkAtt, GermEval 2023 SpkAtt): reporting verbs
 in any tense ("erklärte", "hat angekündigt", "wie X mitteilte"), separable ones ("teilte ...
-mit", "geht davon aus"), prepositional cues ("laut X", "nach Angaben von X", "nach
-Polizeiangaben", "X zufolge", "according to X") and "so X" after the message. German verbs
-are recognised by their lemma (simplemma's bundled dictionary), so every tense and person of a
-lexicon verb counts. The evidence is the whole sentence, so it always contains cue, claimant
-and message verbatim.
+mit", "geht davon aus", "hat bekannt gegeben"), verbs of thought and decision with a reported
+clause ("glaubt, dass", "beschloss, ... zu"), prepositional cues ("laut X", "gemäß X", "nach
+Angaben von X", "nach Polizeiangaben", "X zufolge", "seiner Ansicht nach", "according to X"),
+"heißt es in X", "X wird zitiert" and "so X" after the message. A German verb with a plain
+object ("bedauerte den Vorfall") is no claim unless it confirms, denies, criticises or warns:
+German marks reported speech with a comma, colon, quotation, dass-clause or subjunctive.
+German verbs are recognised by their lemma (simplemma's bundled dictionary), so every tense and
+person of a lexicon verb counts. The evidence is the whole sentence (with the one before for
+"Dies teilte X mit."), so it always contains cue, claimant and message verbatim.
 """
 
 from __future__ import annotations
@@ -458,8 +462,8 @@ def _impersonal(text: str, sent: tx.Sentence) -> list[FoundClaim]:
                 Message(quote[0], quote[1], True) if quote else Message(lead, (0, len(lead)), False)
             )
         claimant, role = tx.split_role(source.text)
-        claim = _claim(text, sent, Source(claimant, role, source.start, source.end), m.group(),
-                       message)  # fmt: skip
+        speaker = Source(claimant, role, source.start, source.end)
+        claim = _claim(text, sent, speaker, m.group(), message)
         if claim is not None:
             found.append(claim)
     return found
@@ -749,16 +753,12 @@ def _verb_claim(
     clause_start = _clause_start(s, cue.start)
     if _NEGATION.search(s[clause_start : cue.end]):
         return None
-    if before is not None and lang != "en" and s[: cue.start].split() in _POINTING_BACK:
+    if before is not None and lang != "en" and _points_back(s[: cue.start]):
         back = _pointed_back(text, sent, before, source, cue)
         if back is not None:
             return back
     message = _message(s, cue, source, next_start, lang)
     return _claim(text, sent, source, cue.text, message) if message else None
-
-
-#: a demonstrative opening the sentence before the cue: "Dies teilte die Polizei mit."
-_POINTING_BACK = [["Dies"], ["Das"], ["Dieses"]]
 
 
 def _pointed_back(
@@ -1044,14 +1044,14 @@ _CLAUSE_SIGN = re.compile(r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\
 _ZU_INFINITIVE = re.compile(r"(?!.*(?:^|,)\s*um\s).*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$")
 #: subordinators that open a clause of reason, time or purpose, not what was said
 _NOT_SAID = _SUBORDINATORS - {"dass", "ob", "that", "whether"} | {"um"}
-#: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
-#: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
-#: clause
 #: finite verbs that stand second in a main clause of reported speech ("..., das sei ...")
 _FINITE = (
     r"(?:sei|seien|ist|sind|war|waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|"
     r"würde|würden|müsse|müssten|könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b"
 )
+#: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
+#: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
+#: clause
 _RELATIVE_OPEN = re.compile(
     r"\s*(?:um\s|(?:an|auf|aus|bei|durch|für|gegen|in|mit|nach|über|unter|von|vor|zu)\s+"
     r"(?:dem|der|den|denen|dessen|deren|welche[rsnm]?)\s|"
@@ -1094,8 +1094,13 @@ def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
         after_noun = bool(words) and words[-1][:1].isupper()
         if not (after_noun and _RELATIVE_OPEN.match(rest)) and not _opens_other_clause(rest):
             return True
-    before = s[_clause_start(s, cue.start) : cue.start].split()
-    return len(before) == 1 and before[0] in _ANAPHORIC
+    return _points_back(s[_clause_start(s, cue.start) : cue.start])
+
+
+def _points_back(lead: str) -> bool:
+    """Whether the words before a cue are just a demonstrative: "Dies teilte X mit"."""
+    words = lead.split()
+    return len(words) == 1 and words[0] in _ANAPHORIC
 
 
 def _after_message(s: str, pos: int, cue_start: int, rest: str) -> bool:
