@@ -300,3 +300,239 @@ def test_prepositional_hint_fires_where_a_cue_word_stands() -> None:
     found = [bool(claims._PREPOSITIONAL_HINT.search(t)) for t in texts]
     assert found == [bool(plain.search(t)) for t in texts]
     assert any(found) and not all(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Stadtverwaltung bedauerte die Verzögerung beim Bau der neuen Brücke.",
+        "Der Verein beschrieb die Pläne des Vorstands für das kommende Jahr.",
+        "Die Kommission erläuterte das Verfahren, das im Herbst beginnen soll.",
+    ],
+)
+def test_german_verb_with_a_plain_object_is_no_claim(text: str) -> None:
+    assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "„Wir bleiben hier“, erklärte Anna Becker bei der Versammlung der Mieter.",
+            "erklärte",
+            "Anna Becker",
+            "Wir bleiben hier",
+        ),
+        (
+            "Die Bürgermeisterin sagte am Dienstag in Kassel, der Haushalt sei ausgeglichen.",
+            "sagte",
+            "Bürgermeisterin",
+            "der Haushalt sei ausgeglichen",
+        ),
+        (
+            "Der Trainer sagte dem Sender, das sei ein verdienter Sieg gewesen.",
+            "sagte",
+            "Trainer",
+            "das sei ein verdienter Sieg gewesen",
+        ),
+        ("Der Bäckerverband kritisierte die neue Abgabe.", "kritisierte", "Bäckerverband", None),
+    ],
+)
+def test_german_reported_clause_after_adverbials(
+    text: str, cue: str, claimant: str, message: str | None
+) -> None:
+    claims = find_claims(text, "de")
+    assert [(c.cue, c.claimant) for c in claims] == [(cue, claimant)]
+    if message is not None:
+        assert claims[0].message.endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Die Forscher glauben, dass der Fund aus der Römerzeit stammt.", "glauben", "Forscher"),
+        ("Der Stadtrat beschloss, die Bibliothek länger zu öffnen.", "beschloss", "Stadtrat"),
+        ("Die Richterin fragte, ob der Zeuge den Wagen gesehen habe.", "fragte", "Richterin"),
+        ("Der Verband fürchtet, die Preise könnten weiter steigen.", "fürchtet", "Verband"),
+    ],
+)
+def test_verbs_of_thought_and_decision_with_a_clause(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die geschätzten Kolleginnen des Vereins kamen am Abend zur Versammlung.",
+        "Der Stadtrat hofft auf besseres Wetter für das Fest.",
+        "In der Nacht forderte der Sturm zwei Verletzte.",
+    ],
+)
+def test_thought_verbs_without_a_clause_and_participles_are_no_claims(text: str) -> None:
+    assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "Aus Brüssel hieß es, die Gespräche würden fortgesetzt.",
+            "hieß es",
+            "Brüssel",
+            "die Gespräche würden fortgesetzt",
+        ),
+        (
+            "„Wir sind bereit“, heißt es in einer Mitteilung der Gewerkschaft.",
+            "heißt es",
+            "Mitteilung der Gewerkschaft",
+            "Wir sind bereit",
+        ),
+        (
+            "Die Straße bleibt gemäß einem Sprecher der Stadt bis Freitag gesperrt.",
+            "gemäß",
+            "Sprecher der Stadt",
+            None,
+        ),
+        (
+            "Zeitungsberichten zufolge soll das Theater im Frühjahr schließen.",
+            "zufolge",
+            "Zeitung",
+            None,
+        ),
+        (
+            "Der Bürgermeister hält den Plan seiner Ansicht nach für gescheitert.",
+            "seiner Ansicht nach",
+            "Bürgermeister",
+            None,
+        ),
+        (
+            "Die Trainerin wird mit den Worten zitiert: „Wir haben verdient gewonnen.“",
+            "wird zitiert",
+            "Trainerin",
+            "Wir haben verdient gewonnen",
+        ),
+        (
+            "„Der Zug fällt aus“, sagte das Verkehrsunternehmen am Morgen.",
+            "sagte",
+            "Verkehrsunternehmen",
+            "Der Zug fällt aus",
+        ),
+    ],
+)
+def test_german_reporting_constructions(
+    text: str, cue: str, claimant: str, message: str | None
+) -> None:
+    claims = [c for c in find_claims(text, "de") if c.cue == cue]
+    assert [c.claimant for c in claims] == [claimant]
+    if message is not None:
+        assert claims[0].message == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gemäß der neuen Regelung dürfen Hunde mit in den Park.",
+        "Im Juli hieß es noch, der Bau beginne bald.",
+        "Berichten zufolge soll das Theater schließen.",
+    ],
+)
+def test_constructions_without_a_source_are_no_claims(text: str) -> None:
+    assert find_claims(text, "de") == []
+
+
+def test_demonstrative_cue_reports_the_sentence_before() -> None:
+    text = "Der Bahnhof bleibt bis Montag geschlossen. Dies teilte die Stadtverwaltung mit."
+    (claim,) = find_claims(text, "de")
+    assert (claim.cue, claim.claimant) == ("teilte mit", "Stadtverwaltung")
+    assert claim.message == "Der Bahnhof bleibt bis Montag geschlossen"
+    assert claim.span is not None and text[claim.span[0] : claim.span[1]] == claim.evidence
+    assert claim.evidence == text
+
+
+def test_lauten_with_a_quotation_names_the_document() -> None:
+    (claim,) = find_claims("Die Antwort des Ministers lautete: „Dafür gibt es kein Geld.“", "de")
+    assert (claim.cue, claim.claimant, claim.message) == (
+        "lautete",
+        "Antwort des Ministers",
+        "Dafür gibt es kein Geld",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Die Grenze bleibt nach Meinung Moskaus vorerst geschlossen.", "nach Meinung", "Moskau"),
+        ("Nach Angaben aus Kiew wurden drei Brücken zerstört.", "Nach Angaben", "Kiew"),
+        (
+            "Die Sitzung endete, zumal der Verteidiger betont hatte, sein Mandant sei krank.",
+            "betont hatte",
+            "Verteidiger",
+        ),
+    ],
+)
+def test_genitive_sources_and_subordinate_speakers(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+def test_subordinate_cue_before_a_main_clause_is_no_claim() -> None:
+    assert find_claims("Nachdem die Polizei gemeldet hatte, kam der Rettungswagen.", "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant"),
+    [
+        ("Der Händler bot an, die Ware am Montag zu liefern.", "bot an", "Händler"),
+        ("Der Verein erwägt, gegen das Urteil vorzugehen.", "erwägt", "Verein"),
+    ],
+)
+def test_offers_and_intentions_with_a_zu_infinitive(text: str, cue: str, claimant: str) -> None:
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [(cue, claimant)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die Stadt erklärte den Notstand, weil der Fluss weiter stieg.",
+        "Der Vermieter bot eine Wohnung an, da er bald umzieht.",
+        "Die Hilfsorganisation erklärte einen Korridor, um Hilfe ins Land zu bringen.",
+        "Die Künstlerin sah die Chance, die im Radio lag, und beschrieb neue Sendungen.",
+        "Der Zeuge weigerte sich, den Namen anzugeben, und ging.",
+    ],
+)
+def test_clauses_of_reason_purpose_and_coordination_are_no_messages(text: str) -> None:
+    assert find_claims(text, "de") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "claimant", "message"),
+    [
+        (
+            "Der Verein hat am Montag bekannt gegeben, dass der Trainer bleibt.",
+            "hat bekannt gegeben",
+            "Verein",
+            "dass der Trainer bleibt",
+        ),
+        (
+            "Die Ministerin verweist darauf, dass sie sich nicht äußern dürfe.",
+            "verweist",
+            "Ministerin",
+            "dass sie sich nicht äußern dürfe",
+        ),
+        (
+            "Der Sprecher erklärte, damit solle ein Streit vermieden werden.",
+            "erklärte",
+            "Sprecher",
+            "damit solle ein Streit vermieden werden",
+        ),
+    ],
+)
+def test_particle_apart_inner_cue_and_adverb_after_comma(
+    text: str, cue: str, claimant: str, message: str
+) -> None:
+    claims = find_claims(text, "de")
+    assert [(c.cue, c.claimant, c.message) for c in claims][:1] == [(cue, claimant, message)]
+
+
+def test_elided_subject_after_und_is_the_sentence_subject() -> None:
+    text = "Der Minister besuchte am Montag die Stadt und sagte, die Hilfe komme bald."
+    assert [(c.cue, c.claimant) for c in find_claims(text, "de")] == [("sagte", "Minister")]

@@ -2,11 +2,15 @@
 
 Cues follow speaker-attribution work (GePaDe-SpkAtt, GermEval 2023 SpkAtt): reporting verbs
 in any tense ("erklärte", "hat angekündigt", "wie X mitteilte"), separable ones ("teilte ...
-mit", "geht davon aus"), prepositional cues ("laut X", "nach Angaben von X", "nach
-Polizeiangaben", "X zufolge", "according to X") and "so X" after the message. German verbs
-are recognised by their lemma (simplemma's bundled dictionary), so every tense and person of a
-lexicon verb counts. The evidence is the whole sentence, so it always contains cue, claimant
-and message verbatim.
+mit", "geht davon aus", "hat bekannt gegeben"), verbs of thought and decision with a reported
+clause ("glaubt, dass", "beschloss, ... zu"), prepositional cues ("laut X", "gemäß X", "nach
+Angaben von X", "nach Polizeiangaben", "X zufolge", "seiner Ansicht nach", "according to X"),
+"heißt es in X", "X wird zitiert" and "so X" after the message. A German verb with a plain
+object ("bedauerte den Vorfall") is no claim unless it confirms, denies, criticises or warns:
+German marks reported speech with a comma, colon, quotation, dass-clause or subjunctive.
+German verbs are recognised by their lemma (simplemma's bundled dictionary), so every tense and
+person of a lexicon verb counts. The evidence is the whole sentence (with the one before for
+"Dies teilte X mit."), so it always contains cue, claimant and message verbatim.
 """
 
 from __future__ import annotations
@@ -33,20 +37,29 @@ _SAY_DE = tx.wordset(
     darlegen schildern erzählen verraten zugeben gestehen eingestehen bedauern anprangern
     beanstanden spekulieren bezweifeln empfehlen raten zitieren beschreiben ankündigen
     voraussagen vorhersagen kundtun bekunden monieren rügen loben ausgehen unterstellen
-    festhalten einwenden anmerken zurückweisen"""
+    festhalten einwenden anmerken zurückweisen
+    fragen rufen skandieren aussagen verlautbaren präzisieren vermelden glauben
+    hoffen fürchten erwarten zweifeln mutmaßen schätzen beschließen entscheiden
+    vereinbaren würdigen lauten erwägen beabsichtigen"""
 )
 #: base lemma -> particles that make it a reporting verb when split off ("teilte ... mit")
 _PARTICLES_DE: dict[str, tuple[str, ...]] = {
     "teilen": ("mit",), "kündigen": ("an",), "geben": ("bekannt", "an", "zu"),
     "räumen": ("ein",), "weisen": ("zurück", "hin"), "deuten": ("an",),
-    "stellen": ("fest", "klar"), "fügen": ("hinzu",), "rufen": ("auf",), "fordern": ("auf",),
+    "stellen": ("fest", "klar"), "fügen": ("hinzu",), "rufen": ("auf", "aus"), "fordern": ("auf",),
     "heben": ("hervor",), "führen": ("aus",), "schlagen": ("vor",), "werfen": ("vor",),
     "sagen": ("zu", "voraus", "vorher"), "legen": ("dar",), "gehen": ("aus",),
     "prangern": ("an",), "merken": ("an",), "halten": ("fest",), "sichern": ("zu",),
-    "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",),
+    "gestehen": ("ein",), "wenden": ("ein",), "tun": ("kund",), "nehmen": ("an",),
+    "schließen": ("aus",), "bieten": ("an",),
 }  # fmt: skip
 #: lemmas that are reporting verbs only when split from their particle
 _NEEDS_PARTICLE = frozenset(_PARTICLES_DE) - _SAY_DE | {"gehen"}
+#: verbs whose object alone is the statement: "kritisierte den Plan", "warnte vor X",
+#: "berichtete von neuen Verhandlungen"
+_STANCE_DE = tx.wordset(
+    "kritisieren bemängeln beanstanden anprangern monieren rügen zugeben warnen berichten"
+)
 _HABEN = tx.wordset("hat hatte hatten haben habe hätte hätten hast hattest")
 _MODALS = tx.wordset(
     "will wollte wollten wollen kann konnte konnten können könnte könnten soll sollte sollten "
@@ -68,7 +81,7 @@ _DENIED = re.compile(
     re.IGNORECASE,
 )
 _SUBORDINATORS = tx.wordset(
-    "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während "
+    "dass ob weil obwohl obgleich indem nachdem als wenn da bevor damit sodass während zumal "
     "that whether because although while when if since"
 )
 _NEGATION = re.compile(r"\b(nicht|kein|keine|keinen|not|never|n't)\b", re.IGNORECASE)
@@ -98,7 +111,7 @@ _LEADS = tx.ADVERBS | tx.wordset(
 _PERSONAL = tx.wordset("er sie")
 #: a cheap test before the prepositional cues are read in full ("so" as a word; every branch
 #: starts with a letter, so the search skips to the letters that can start one)
-_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording")
+_PREPOSITIONAL_HINT = re.compile(r"[Ll]aut|[Nn]ach|zufolge|so\b(?<!\wso)|[Aa]ccording|[Gg]emäß")
 _SUBJECT_PRONOUNS = tx.wordset("ich wir er sie es man du ihr i we he she they it you")
 #: a bare name, with the lower-case particles names carry ("Heike van Laak")
 _NAME_ONLY = re.compile(
@@ -153,13 +166,15 @@ def find_claims_with_spans(
     out: list[FoundClaim] = []
     seen: set[tuple[str, str, str]] = set()
     vocabulary = _Vocabulary()
+    before: tx.Sentence | None = None
     for sent in doc.sentences:
-        for found in _sentence_claims(text, sent, doc, out, vocabulary):
+        for found in _sentence_claims(text, sent, doc, out, vocabulary, before):
             c = found.claim
             key = (c.claimant, c.cue.lower(), c.message)
             if key not in seen:
                 seen.add(key)
                 out.append(found)
+        before = sent
     return out
 
 
@@ -214,8 +229,10 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
             em = re.compile(r"(?:the\s+)?[\w'’ -]{2,60}?(?=[,.;]|$)").match(s, m.end())
             phrase = tx.Phrase(em.start(), em.end(), em.group()) if em else None
         words = phrase.text.split() if phrase is not None else []
+        if phrase is not None and m.group(1).lower() == "gemäß" and not _personal_source(phrase):
+            continue  # "gemäß der Regelung": according to a rule, not a source
         if phrase is not None and (len(words) > 1 or words[0].lower() not in tx.PRONOUNS):
-            cue = re.sub(r"\s+von$", "", m.group(1))
+            cue = re.sub(r"\s+(?:von|aus)$", "", m.group(1))
             found.append((m.start(), cue, phrase))
     if lang != "en":
         found.extend(_nach_report_noun(s))
@@ -223,8 +240,10 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
         words = list(re.finditer(r"\S+", s[: m.start()]))
         for w in words[-8:]:
             phrase = tx.noun_phrase(s, w.start())
-            if phrase and phrase.end == m.start() and _named_source(phrase.text):
-                found.append((phrase.start, "zufolge", phrase))
+            if phrase and phrase.end == m.start():
+                source = _named_source(phrase)
+                if source is not None:
+                    found.append((phrase.start, "zufolge", source))
                 break
     for so in _SO_RE.finditer(s):
         phrase = tx.noun_phrase(s, so.end())
@@ -235,7 +254,8 @@ def _prepositional(s: str, lang: str) -> list[tuple[int, str, tx.Phrase]]:
 
 
 _LAUT_RE = re.compile(
-    r"(?<![\w-])((?:[Ll]aut)|(?:[Nn]ach Angaben)(?:\s+von)?|(?:[Aa]ccording to))\s+"
+    r"(?<![\w-])((?:[Ll]aut)|(?:[Gg]emäß)|(?:[Nn]ach Angaben)(?:\s+(?:von|aus))?|"
+    r"(?:[Aa]ccording to))\s+"
 )
 _ZUFOLGE_RE = re.compile(r"\s+zufolge\b")
 _SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
@@ -243,10 +263,31 @@ _SO_RE = re.compile(r"(?:,|[“”\"«»])\s*(so)\s+")
 _SO_END = re.compile(r"(\s+(weiter|zudem|außerdem|wörtlich))?\s*[,.!?;:\"“”»«]|\s*$")
 
 
-def _named_source(phrase: str) -> bool:
-    """A source phrase that names someone: not just "Berichten" or "ersten Schätzungen"."""
-    words = tx.clean_name(phrase).split()
-    return len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else "")
+def _personal_source(phrase: tx.Phrase) -> bool:
+    """A source that speaks: a role ("einem Sprecher") or a name ("Anna Becker")."""
+    return tx.has_role(phrase.text) or _NAME_ONLY.fullmatch(tx.clean_name(phrase.text)) is not None
+
+
+def _named_source(phrase: tx.Phrase) -> tx.Phrase | None:
+    """The source a "zufolge" phrase names: the phrase, or the first part of a compound
+    ("Medienberichten" -> "Medien", as "nach Polizeiangaben" -> "Polizei"); None for just
+    "Berichten" or "ersten Schätzungen"."""
+    words = tx.clean_name(phrase.text).split()
+    if len(words) > 1 or not _VAGUE_SOURCE.fullmatch(words[0] if words else ""):
+        return phrase
+    prefix = _report_prefix(phrase.text)
+    if prefix is None or len(prefix) < 3:
+        return None
+    return tx.Phrase(phrase.start, phrase.start + len(prefix), prefix)
+
+
+def _report_prefix(noun: str) -> str | None:
+    """Who a compound report noun names: 'Polizeiangaben' -> 'Polizei', 'Zeitungsberichten'
+    -> 'Zeitung' (without the linking s)."""
+    m = re.match(rf"([A-ZÄÖÜ][\w-]*?)-?(?:{_COMPOUND_REPORT})$", noun)
+    if m is None:
+        return None
+    return re.sub(r"(ung|heit|keit|schaft|tion|tät|tum)s$", r"\1", m[1])
 
 
 _NACH_RE = re.compile(r"(?<![\w-])([Nn]ach)\s+")
@@ -271,10 +312,9 @@ def _nach_report_noun(s: str) -> list[tuple[int, str, tx.Phrase]]:
         noun = head.group(1)
         source = _genitive_after(s, head.end())
         if source is None and noun[0].isupper() and noun not in ("Angaben", "Informationen"):
-            prefix = re.match(rf"(.+?)-?(?:{_COMPOUND_REPORT})$", noun)
+            prefix = _report_prefix(noun)
             if prefix:
-                source = tx.Phrase(head.start(1), head.start(1) + len(prefix.group(1)),
-                                   prefix.group(1))  # fmt: skip
+                source = tx.Phrase(head.start(1), head.start(1) + len(prefix), prefix)
         if source is None and re.search(r"\beigene[nr]?\s", s[m.end() : head.start(1)]):
             source = _sentence_subject(s) if m.start() > 0 else _subject_after_verb(s, head.end())
         genitive = re.match(r"([A-ZÄÖÜ][\w-]*)s\s", s[m.end() : head.start(1)])
@@ -310,11 +350,16 @@ def _subject_after_verb(s: str, pos: int) -> tx.Phrase | None:
     return np
 
 
+_NAME_GENITIVE = re.compile(r"\s+([A-ZÄÖÜ][\w-]*?[^\Ws])s(?![\w-])")
+
+
 def _genitive_after(s: str, pos: int) -> tx.Phrase | None:
-    """'des Innenministeriums' / 'von Radio Bremen' / 'aus Khartum' right after `pos`."""
+    """'des Innenministeriums' / 'von Radio Bremen' / 'aus Khartum' / a name in the genitive
+    ('Moskaus') right after `pos`."""
     g = re.compile(r"\s+(?:(?:des|der|eines|einer)\s+|von\s+|vom\s+|aus\s+)").match(s, pos)
     if not g:
-        return None
+        name = _NAME_GENITIVE.match(s, pos)  # "nach Meinung Russlands" -> "Russland"
+        return tx.Phrase(name.start(1), name.end(1), name[1]) if name else None
     start = g.start() + len(g.group()) - len(g.group().lstrip())
     start = start if g.group().strip() in ("des", "der", "eines", "einer") else g.end()
     np = tx.noun_phrase(s, start)
@@ -330,6 +375,7 @@ def _sentence_claims(
     doc: tx.Document,
     earlier: list[FoundClaim],
     vocabulary: _Vocabulary,
+    before: tx.Sentence | None = None,
 ) -> list[FoundClaim]:
     s = sent.text
     if s.endswith("?"):
@@ -342,17 +388,22 @@ def _sentence_claims(
         found = _claim(text, sent, Source(claimant, role, phrase.start, phrase.end), cue, message)
         if found:
             results.append(found)
+    if lang != "en":
+        results.extend(_impersonal(text, sent))
     follow = _follow_up(text, sent, earlier)
     if follow is not None:
         results.append(follow)
     cues = _verb_cues(s, lang, vocabulary)
     for idx, cue in enumerate(cues):
         next_start = cues[idx + 1].start if idx + 1 < len(cues) else len(s)
-        found = _verb_claim(
-            text, sent, cue, next_start, lang, _Context(text, sent.start, earlier, results)
-        )
+        ctx = _Context(text, sent.start, earlier, results)
+        found = _verb_claim(text, sent, cue, next_start, lang, ctx, before)
         if found:
             results.append(found)
+    if lang != "en" and ("seiner" in s or "ihrer" in s):
+        opinion = _opinion(text, sent, _Context(text, sent.start, earlier, results))
+        if opinion is not None:
+            results.append(opinion)
     return results
 
 
@@ -370,6 +421,89 @@ def _follow_up(text: str, sent: tx.Sentence, earlier: list[FoundClaim]) -> Found
     return _claim(text, sent, source, "Demnach", Message(s[m.end() :], (m.end(), len(s)), False))
 
 
+_HEISST_ES = re.compile(r"(?<![\w-])(?:[Ss]o\s+)?(?:[Hh]ei(?:ß|ss)t|[Hh]ie(?:ß|ss))\s+es(?![\w-])")
+#: the preposition before the source of "heißt es": "in der Erklärung", "aus Paris", "bei X"
+_SOURCE_PREP = re.compile(
+    r"(?<![\w-])(?:[Ii]n|[Ii]m|[Bb]ei|[Bb]eim|[Aa]us|[Vv]on|[Vv]om|[Aa]uf|[Ss]eitens)\s+"
+)
+
+
+def _impersonal(text: str, sent: tx.Sentence) -> list[FoundClaim]:
+    """'In der Erklärung heißt es, ...', '„…“, hieß es aus Paris': the impersonal "heißt es"
+    cites the document or place its clause names (none named: no claim, nobody to cite)."""
+    s = sent.text
+    found: list[FoundClaim] = []
+    if "eißt" not in s and "ieß" not in s and "eisst" not in s and "iess" not in s:
+        return found  # a cheap test first: most sentences have no form of "heißen"
+    for m in _HEISST_ES.finditer(s):
+        c0, c1 = tx.clause_bounds(s, m.start())
+        source = None
+        # the source in the cue's clause, or opening the sentence before an apposition
+        places = list(_SOURCE_PREP.finditer(s, c0, c1)) + list(_SOURCE_PREP.finditer(s, 0, 4))
+        for p in places:
+            np = tx.noun_phrase(s, p.end(), c1)
+            if np is not None and np.start == p.end() and not _is_time(np.text):
+                source = np
+                break
+        if source is None:
+            continue
+        after = re.compile(r"[^,:]*?[,:]\s*").match(s, max(m.end(), source.end))
+        if after is not None and after.end() < len(s) and c1 < len(s) and s[c1] in ",:":
+            quote = _whole_quote(s[after.end() :], prefix=True)
+            if quote:
+                a, b = quote[1]
+                message = Message(quote[0], (after.end() + a, after.end() + b), True)
+            else:
+                message = Message(s[after.end() :].rstrip(" .!?"), (after.end(), len(s)), False)
+        else:
+            lead = s[: c0 or m.start()].rstrip(" ,")
+            quote = _whole_quote(lead)
+            message = (
+                Message(quote[0], quote[1], True) if quote else Message(lead, (0, len(lead)), False)
+            )
+        claimant, role = tx.split_role(source.text)
+        speaker = Source(claimant, role, source.start, source.end)
+        claim = _claim(text, sent, speaker, m.group(), message)
+        if claim is not None:
+            found.append(claim)
+    return found
+
+
+def _is_time(phrase: str) -> bool:
+    """'im Juli', 'in der Nacht': a time, not a source."""
+    return any(w.lower() in tx.TEMPORAL or w[:1].isdigit() for w in phrase.split())
+
+
+_OPINION = re.compile(
+    r"(?<![\w-])(seiner|ihrer)\s+(?:Meinung|Ansicht|Auffassung|Einschätzung|Überzeugung)"
+    r"\s+nach(?![\w-])"
+)
+
+
+def _opinion(text: str, sent: tx.Sentence, ctx: _Context) -> FoundClaim | None:
+    """'Der Minister hält die Lage seiner Ansicht nach für ernst': the opinion of the one
+    "seiner" points to: the speaker of the sentence's other cue, a person or role opening the
+    sentence, or else the latest claimant or name before."""
+    s = sent.text
+    m = _OPINION.search(s)
+    if m is None:
+        return None
+    subject = _sentence_subject(s[: m.start()]) if m.start() > 0 else None
+    source: Source | None
+    if ctx.here:
+        said = ctx.here[-1].claim
+        source = Source(said.claimant, said.claimant_role, m.start(), m.end())
+    elif subject is not None and _personal_source(subject):
+        claimant, role = tx.split_role(subject.text)
+        source = Source(claimant, role, subject.start, subject.end)
+    else:
+        source = ctx.resolved(m.start(), m.end())
+    if source is None:
+        return None
+    rest = (s[: m.start()].rstrip() + " " + s[m.end() :].lstrip()).strip(" .")
+    return _claim(text, sent, source, m.group(), Message(rest, (0, len(s)), False))
+
+
 def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) -> Message:
     if cue == "so":
         before = s[:cue_start].rstrip(" ,")
@@ -383,9 +517,15 @@ def _prepositional_message(s: str, cue_start: int, cue: str, phrase: tx.Phrase) 
 
 
 def _claim(
-    text: str, sent: tx.Sentence, source: Source, cue: str, message: Message
+    text: str,
+    sent: tx.Sentence,
+    source: Source,
+    cue: str,
+    message: Message,
+    start: int | None = None,
 ) -> FoundClaim | None:
-    """The record, or None when the message or a resolved claimant is missing."""
+    """The record, or None when the message or a resolved claimant is missing; its evidence
+    is the sentence, or the text from `start` (a sentence before) to the sentence's end."""
     body = tx.trim(message.text.strip(" ,:.;").strip(), 400)
     claimant = tx.trim(source.claimant, 120)
     if not body or not claimant or claimant.lower() in tx.PRONOUNS:
@@ -395,7 +535,8 @@ def _claim(
         hedging = Hedging.CONFIRMED
     elif _DENIED.match(cue):
         hedging = Hedging.DENIED
-    evidence_end = sent.start + min(len(sent.text), 600)
+    begin = sent.start if start is None else start
+    evidence_end = begin + min(sent.end - begin, 600)
     claim = Claim(
         claimant=claimant,
         claimant_role=tx.trim(source.role, 120) if source.role else None,
@@ -403,8 +544,8 @@ def _claim(
         message=body,
         speech=Speech.DIRECT if message.direct else Speech.REPORTED,
         hedging=hedging,
-        evidence=text[sent.start : evidence_end],
-        span=(sent.start, evidence_end),
+        evidence=text[begin:evidence_end],
+        span=(begin, evidence_end),
         grounding=Grounding.EXACT,
     )
     a, b = message.span
@@ -461,23 +602,54 @@ def _german_cue(s: str, words: list[re.Match[str]], i: int) -> Cue | None:
     lemma = _lemma(tok)
     if lemma not in _SAY_DE and lemma not in _PARTICLES_DE:
         return None
+    if _attributive(tok, lemma) or (tok != lemma and tok.replace("zu", "", 1) == lemma):
+        return None  # "die geschätzten Kollegen", "anzugeben": an adjective, a zu-infinitive
     c0, c1 = _clause(s, w.start())
     before = [x for x in words[:i] if x.start() >= c0]
     prev = before[-1].group() if before else ""
     if prev == "zu" or (lemma == tok and any(x.group() in _MODALS for x in before)):
         return None  # "zu sagen", "will ... sagen": not a statement made
+    if before and before[-1].group() in _PARTICLES_DE.get(lemma, ()):
+        return _written_apart(words, i, before)
     if lemma in _NEEDS_PARTICLE or (lemma not in _SAY_DE):
         return _separable(s, words, i, lemma, c1)
+    split = _separable(s, words, i, lemma, c1) if lemma in _PARTICLES_DE else None
+    if split is not None:
+        return split  # "rief ... auf", "sagte ... zu": the particle belongs to the cue
     aux = next((x for x in before if x.group() in _HABEN), None)
     after = [x for x in words[i + 1 :] if x.start() < c1]
-    if any(x.group() in _PASSIVE for x in before) and aux is None:
-        return None  # passive without a stated agent
+    passive = next((x for x in before if x.group() in _PASSIVE), None)
+    if passive is not None and aux is None:
+        if lemma != "zitieren":
+            return None  # passive without a stated agent
+        # "X wird mit den Worten zitiert": the subject of the passive is the speaker
+        return Cue(passive.start(), w.end(), f"{passive.group()} {tok}", passive.end())
     if aux is not None and tok != lemma:
         return Cue(aux.start(), w.end(), f"{aux.group()} {tok}", aux.end())
     late_aux = after[0] if after and after[0].group() in _HABEN else None
     if late_aux is not None:  # subordinate: "..., wie er gesagt hatte"
         return Cue(w.start(), late_aux.end(), f"{tok} {late_aux.group()}", w.end())
     return Cue(w.start(), w.end(), tok, w.end())
+
+
+def _written_apart(words: list[re.Match[str]], i: int, before: list[re.Match[str]]) -> Cue:
+    """'hat ... bekannt gegeben', 'wie die Polizei bekannt gab': the particle written apart
+    before its verb (both spellings are standard for some verbs)."""
+    w, particle = words[i], before[-1]
+    aux = next((x for x in before[:-1] if x.group() in _HABEN), None)
+    if aux is not None:
+        return Cue(aux.start(), w.end(), f"{aux.group()} {particle.group()} {w.group()}", aux.end())
+    return Cue(particle.start(), w.end(), f"{particle.group()} {w.group()}", w.end())
+
+
+_PAST_ADJECTIVE = re.compile(r"ge\w+(?:t|en)(?:e|en|em|er|es)")
+_PRESENT_PARTICIPLE = re.compile(r"(\w+en)d(?:e|en|em|er|es)?")
+
+
+def _attributive(tok: str, lemma: str) -> bool:
+    """A participle with an adjective ending ("geforderten", "drohenden"): no verb of saying."""
+    present = _PRESENT_PARTICIPLE.fullmatch(tok)
+    return bool(_PAST_ADJECTIVE.fullmatch(tok)) or (present is not None and present[1] == lemma)
 
 
 #: a split-off particle closes its clause: punctuation, a quote, "und"/"oder" or the end
@@ -566,7 +738,13 @@ def _last_person(text: str, pos: int) -> tuple[int, str] | None:
 
 
 def _verb_claim(
-    text: str, sent: tx.Sentence, cue: Cue, next_start: int, lang: str, ctx: _Context
+    text: str,
+    sent: tx.Sentence,
+    cue: Cue,
+    next_start: int,
+    lang: str,
+    ctx: _Context,
+    before: tx.Sentence | None = None,
 ) -> FoundClaim | None:
     s = sent.text
     source = _source(s, cue, lang, ctx)
@@ -575,8 +753,30 @@ def _verb_claim(
     clause_start = _clause_start(s, cue.start)
     if _NEGATION.search(s[clause_start : cue.end]):
         return None
-    message = _message(s, cue, source, next_start)
+    if before is not None and lang != "en" and _points_back(s[: cue.start]):
+        back = _pointed_back(text, sent, before, source, cue)
+        if back is not None:
+            return back
+    message = _message(s, cue, source, next_start, lang)
     return _claim(text, sent, source, cue.text, message) if message else None
+
+
+def _pointed_back(
+    text: str, sent: tx.Sentence, before: tx.Sentence, source: Source, cue: Cue
+) -> FoundClaim | None:
+    """'… . Dies teilte der Sprecher mit.': the statement is the sentence before; the evidence
+    spans both sentences (when they fit in one). Not when a clause of its own follows."""
+    rest = sent.text[max(cue.end, source.end) :]
+    if re.search(r"[,:„“\"»«]", rest.rstrip(" .")) or sent.end - before.start > 600:
+        return None
+    offset = before.start - sent.start
+    quote = _whole_quote(before.text.rstrip(" ."))
+    if quote:
+        a, b = quote[1]
+        message = Message(quote[0], (offset + a, offset + b), True)
+    else:
+        message = Message(before.text, (offset, offset + len(before.text)), False)
+    return _claim(text, sent, source, cue.text, message, start=before.start)
 
 
 def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
@@ -603,6 +803,13 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
     subject = _subject_phrase(seg) if seg else None
     if elided and subject is None:
         prev = [f for f in ctx.here if f.claim.cue not in ("laut", "Laut", "so")]
+        opening = _sentence_subject(s) if not prev and lang != "en" else None
+        if opening is not None and opening.end < cue.start:
+            # "Der Minister besuchte die Stadt und sagte, ...": the subject of the sentence
+            if opening.text.lower() in _PERSONAL:
+                return ctx.resolved(clause_start, cue.verb_end)
+            claimant, role = tx.split_role(opening.text)
+            return Source(claimant, role, clause_start, cue.verb_end)
         return _Context(ctx.text, ctx.sent_start, [], prev).resolved(clause_start, cue.verb_end)
     if subject is not None and _NEGATION.search(seg) is None:
         claimant, role = tx.split_role(subject)
@@ -618,6 +825,8 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
         rest = seg[len(first) :].split()
         if first not in ("wie", "as") and rest[:1] and rest[0].lower() in _PERSONAL:
             return ctx.resolved(clause_start, cue.verb_end)
+        if lang != "en" and first not in ("wie", "as"):
+            return _subordinate_subject(s, seg_start + len(first), cue)
         return None
     if lang == "en":
         en = re.compile(r"\s+((?:[a-z]+\s+){0,3}?)((?:[A-Z][\w'’-]+\s*){1,4})").match(
@@ -630,6 +839,29 @@ def _source(s: str, cue: Cue, lang: str, ctx: _Context) -> Source | None:
             role = " ".join(role.split()[1:]) or None
         return Source(en.group(2).strip(), role, cue.start, en.end(2))
     return _inverted_subject(s, cue, seg, ctx)
+
+
+#: what opens a reported clause after a cue at the end of a subordinate clause: "dass", "ob",
+#: or a verb in the subjunctive of reported speech within its first words
+_REPORTED_CLAUSE = re.compile(
+    r"[\s,]*(?:dass|ob)\b|[\s,]*(?:\S+\s+){0,5}?(?:sei|seien|habe|werde|könne|müsse|solle|"
+    r"wolle|dürfe|gebe|liege|stehe|gehe|komme|bestehe|fehle)\b"
+)
+
+
+def _subordinate_subject(s: str, pos: int, cue: Cue) -> Source | None:
+    """'..., zumal der Verteidiger betont hatte, der Mann sei unschuldig': the subject right
+    after the subordinator, when nothing but adverbs stands between it and the verb and what
+    follows the verb is reported speech (else the comma just ends the subordinate clause)."""
+    np = tx.noun_phrase(s, pos, cue.start)
+    if np is None or _pronoun_led(np.text) or np.start - pos > 2:
+        return None
+    if re.search(r"[A-ZÄÖÜ\d„“\"]", s[np.end : cue.start]):
+        return None  # an object between subject and verb: "dass X das Mädchen gefragt habe"
+    if not _REPORTED_CLAUSE.match(s, cue.end):
+        return None
+    claimant, role = tx.split_role(np.text)
+    return Source(claimant, role, np.start, cue.end)
 
 
 def _is_lead(word: str) -> bool:
@@ -676,7 +908,7 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
     if pron:
         return ctx.resolved(cue.start, pron.end())
     np = tx.noun_phrase(s, pos, names=False)
-    if np is None or np.text.split()[0].lower() in tx.PRONOUNS or np.start - pos > 2:
+    if np is None or _pronoun_led(np.text) or np.start - pos > 2:
         return None
     claimant, role = tx.split_role(np.text)
     end = np.end
@@ -685,6 +917,12 @@ def _inverted_subject(s: str, cue: Cue, seg: str, ctx: _Context) -> Source | Non
         role = tx.clean_name(app.group(1))
         end = app.end()
     return Source(claimant, role, cue.start, end)
+
+
+def _pronoun_led(phrase: str) -> bool:
+    """'er', 'dies': a pronoun; 'das Ministerium' starts with an article, not a pronoun."""
+    words = phrase.lower().split()
+    return words[0] in tx.PRONOUNS and (len(words) == 1 or words[0] not in tx.ARTICLES)
 
 
 _RELATIVE = tx.wordset("der die das dessen deren welche welcher welches")
@@ -751,7 +989,7 @@ def _subject_phrase(seg: str) -> str | None:
 # --- the message --------------------------------------------------------------------------
 
 
-def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | None:
+def _message(s: str, cue: Cue, source: Source, next_start: int, lang: str = "de") -> Message | None:
     """A quotation after the cue (or after a colon), a dass-clause, the words up to the next
     cue, or, for a trailing cue, what stands before it."""
     msg_start = max(cue.end, source.end)
@@ -775,14 +1013,16 @@ def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | Non
                   default=next_start)  # fmt: skip
         end = cut if cut > body_start else next_start
     message = s[body_start:end]
-    that = re.match(r".{0,40}?\b(dass|that)\b", message)
-    if that:
-        return Message(message[that.start(1) :].rstrip(" .!?"), (body_start + that.start(1), end),
-                       False)  # fmt: skip
+    that = re.match(r".{0,40}?\b(dass|that)\b", s[body_start:])
+    if that:  # past a cue word inside the clause ("..., dass sie sich nicht äußern könne")
+        t0 = body_start + that.start(1)
+        t1 = end if end > t0 else len(s)
+        return Message(s[t0:t1].rstrip(" .!?"), (t0, t1), False)
     if source.around:  # "wie X mitteilte": the rest of the sentence is the message
         rest = (s[: source.start].rstrip(" ,") + " " + s[cue.end :].lstrip(" ,")).strip()
         return Message(rest, (0, len(s)), False)
-    if len(message.split()) <= 4 and end == len(s):
+    closes = _after_message(s, min(source.start, cue.start), cue.start, message)
+    if end == len(s) and (closes or (lang == "en" and len(message.split()) <= 4)):
         # trailing cue: '„…“, sagte Söder in Passau.' / '…, officials said on Wednesday.'
         lead_text = s[: min(source.start, cue.start)].rstrip(" ,")
         quote = _whole_quote(lead_text)
@@ -792,7 +1032,89 @@ def _message(s: str, cue: Cue, source: Source, next_start: int) -> Message | Non
             return Message(lead_text, (0, len(lead_text)), False)
     if not message.strip(" .,;"):
         return None
+    if lang != "en" and not _clausal(s, cue, s[msg_start:body_start], message):
+        return None
     return Message(message.rstrip(" .!?"), (body_start, end), False)
+
+
+#: a German reported clause shown near the cue: a colon or a quotation, or a dass/ob-clause
+_CLAUSE_SIGN = re.compile(r"[^,;]{0,80}?:|.*[„“”\"»«]|.*,\s*(?:dass|ob)\s")
+#: a closing zu-infinitive ("hat angekündigt, die Preise zu erhöhen"), unless it says what for
+#: ("..., um Hilfe zu bringen")
+_ZU_INFINITIVE = re.compile(r"(?!.*(?:^|,)\s*um\s).*\bzu\s+[a-zäöüß]+en\s*[.!]?\s*$")
+#: subordinators that open a clause of reason, time or purpose, not what was said
+_NOT_SAID = _SUBORDINATORS - {"dass", "ob", "that", "whether"} | {"um"}
+#: finite verbs that stand second in a main clause of reported speech ("..., das sei ...")
+_FINITE = (
+    r"(?:sei|seien|ist|sind|war|waren|habe|haben|hat|hatte|hätte|hätten|werde|werden|wird|"
+    r"würde|würden|müsse|müssten|könne|könnten|solle|sollten|gebe|gibt|gelte|gilt)\b"
+)
+#: a relative or purpose clause after a noun ("..., bei dem", "..., um"); "..., das sei ..." (a
+#: finite verb second) and "..., der Haushalt sei ..." (an article before a noun) open a main
+#: clause
+_RELATIVE_OPEN = re.compile(
+    r"\s*(?:um\s|(?:an|auf|aus|bei|durch|für|gegen|in|mit|nach|über|unter|von|vor|zu)\s+"
+    r"(?:dem|der|den|denen|dessen|deren|welche[rsnm]?)\s|"
+    rf"(?:der|die|das|dem|den|dessen|deren|welche[rsnm]?)\s+(?!{_FINITE}|[A-ZÄÖÜ]))"
+)
+#: "damit solle ...", "da sei ...": the adverb, not the subordinator, before a finite verb
+_ADVERB_THEN_VERB = re.compile(rf"\s*\S+\s+{_FINITE}")
+#: a demonstrative opening the clause points back to the statement: "Das erklärte X am Montag"
+_ANAPHORIC = tx.wordset("Das Dies Dieses Diese")
+
+
+def _opens_other_clause(text: str) -> bool:
+    """A clause of reason, time or purpose ("weil ...", "um ... zu"), not what was said."""
+    words = text.split()
+    return bool(words) and words[0].lower() in _NOT_SAID and not _ADVERB_THEN_VERB.match(text)
+
+
+def _stance(cue: str) -> bool:
+    """A cue that confirms, denies or criticises: its object is what is asserted."""
+    return bool(_CONFIRMED.match(cue) or _DENIED.match(cue)) or any(
+        _lemma(w) in _STANCE_DE for w in cue.split()
+    )
+
+
+def _clausal(s: str, cue: Cue, lead: str, message: str) -> bool:
+    """Whether a German reported message is a statement rather than a plain object: 'Die ISAF
+    bedauert den Vorfall' reports a stance on a noun. German sets a reported clause off by a
+    comma or colon (after a few adverbials at most), quotes it, or refers back to it ("Das
+    sagte X"); a comma after a noun that opens a relative clause does not count. English
+    marks none of these, so the test is German only."""
+    if ":" in lead or _CLAUSE_SIGN.match(message) or _stance(cue.text):
+        return True
+    if _ZU_INFINITIVE.match(message):
+        return True
+    if "," in lead:
+        return not _opens_other_clause(message)
+    head, comma, rest = message.partition(",")
+    words = head.split()
+    if comma and len(words) <= 12 and rest.split()[:1]:
+        after_noun = bool(words) and words[-1][:1].isupper()
+        if not (after_noun and _RELATIVE_OPEN.match(rest)) and not _opens_other_clause(rest):
+            return True
+    return _points_back(s[_clause_start(s, cue.start) : cue.start])
+
+
+def _points_back(lead: str) -> bool:
+    """Whether the words before a cue are just a demonstrative: "Dies teilte X mit"."""
+    words = lead.split()
+    return len(words) == 1 and words[0] in _ANAPHORIC
+
+
+def _after_message(s: str, pos: int, cue_start: int, rest: str) -> bool:
+    """'„…“, erklärte X bei der Vorstellung.': a German cue clause right after a comma or a
+    quote, with nothing after it but its subject and adverbials, closes the message before it
+    ('In Vietnam forderte der Sturm 92 Menschenleben' has no message before its verb)."""
+    opener = s[pos:].split()[:1]
+    if opener and (opener[0].lower() in _SUBORDINATORS or opener[0] in _RELATIVE):
+        return False  # "..., da sie um ihre Stellen fürchten": a reason, no message before it
+    if re.search(r"(?<![\w-])(?:und|oder)(?![\w-])", s[pos:cue_start]):
+        return False  # "..., die ... steckte und forderte X": the verb goes on a clause
+    return bool(re.search(r"[,“”\"»«]\s*$", s[:pos])) and (
+        len(rest.split()) <= 4 or not re.search(r"[,:„“\"»«]|\b(?:dass|ob)\b", rest)
+    )
 
 
 def _whole_quote(s: str, prefix: bool = False) -> tuple[str, tuple[int, int]] | None:
