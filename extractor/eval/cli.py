@@ -209,7 +209,8 @@ def compare(
     console = Console()
     try:
         old, new = scoring.load_report(a), scoring.load_report(b)
-        if isinstance(old, SuiteSet) or isinstance(new, SuiteSet):
+        several = isinstance(old, SuiteSet) or isinstance(new, SuiteSet)
+        if several:
             diffs = reports.compare_suites(_as_suites(old, a), _as_suites(new, b))
             if not diffs.suites:
                 raise errors.UsageError(f"{a} and {b} have no suite in common")
@@ -224,7 +225,7 @@ def compare(
         raise _fail_usage(console, exc) from exc
     except OSError as exc:
         raise _fail_usage(console, errors.UsageError(f"cannot write {markdown}: {exc}")) from exc
-    if isinstance(old, SuiteSet) or isinstance(new, SuiteSet):
+    if several:
         console.print(reports.suites_compare_table(diffs))
         for name, diff in diffs.suites.items():
             console.print(f"\n[bold]{name}[/]")

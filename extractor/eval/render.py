@@ -214,11 +214,7 @@ def baseline_table(v: VersusBaseline) -> Table:
     for column in ("type", "metric", "baseline", "model", "Δ"):
         table.add_column(column, justify="left" if column in ("type", "metric") else "right")
     for kind, name, d in _baseline_rows(v):
-        bad = _is_bad(name, d.delta)
-        style = "bold red" if bad else ("green" if d.delta else "")
-        table.add_row(
-            kind, name, _num(d.a), _num(d.b), Text(_delta(d.delta) + (" ▼" if bad else ""), style)
-        )
+        table.add_row(kind, name, _num(d.a), _num(d.b), _delta_cell(name, d.delta))
     return table
 
 
@@ -488,6 +484,13 @@ def _is_bad(name: str, delta: float | None) -> bool:
     return delta < -EPS if higher_better else delta > EPS
 
 
+def _delta_cell(name: str, delta: float | None, digits: int = 3) -> Text:
+    """A terminal Δ: regressions bold red and marked ▼, other changes green."""
+    bad = _is_bad(name, delta)
+    style = "bold red" if bad else ("green" if delta else "")
+    return Text(_delta(delta, digits) + (" ▼" if bad else ""), style=style)
+
+
 def _md_delta(name: str, delta: float | None) -> str:
     text = _delta(delta, _digits(name))
     return f"**{text} ▼**" if _is_bad(name, delta) else text
@@ -587,15 +590,7 @@ def compare_table(diff: Comparison) -> Table:
             table.add_section()
         previous = kind
         d = _digits(name)
-        bad = _is_bad(name, v.delta)
-        style = "bold red" if bad else ("green" if v.delta else "")
-        table.add_row(
-            kind,
-            name,
-            _num(v.a, d),
-            _num(v.b, d),
-            Text(_delta(v.delta, d) + (" ▼" if bad else ""), style=style),
-        )
+        table.add_row(kind, name, _num(v.a, d), _num(v.b, d), _delta_cell(name, v.delta, d))
     grid = Table.grid(padding=(1, 0))
     grid.add_column()
     grid.add_row(table)
@@ -721,15 +716,13 @@ def suites_compare_table(diffs: SuitesComparison) -> Table:
     for name, kind, metric, d in _suite_delta_rows(diffs):
         if previous is not None and name != previous:
             table.add_section()
-        bad = _is_bad(metric, d.delta)
-        style = "bold red" if bad else ("green" if d.delta else "")
         table.add_row(
             name if name != previous else "",
             kind,
             metric,
             _num(d.a),
             _num(d.b),
-            Text(_delta(d.delta) + (" ▼" if bad else ""), style=style),
+            _delta_cell(metric, d.delta),
         )
         previous = name
     return table
